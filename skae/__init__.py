@@ -1,0 +1,22 @@
+"""skae: autoencoders as first-class scikit-learn estimators.
+
+The public API is flat::
+
+    from skae import (AutoencoderTransformer, DenoisingAE, VAETransformer,
+                      NoiseInjector, EncoderClassifier, save, load)
+
+``skae.datasets``, ``skae.evaluation`` and ``skae.plotting`` are submodules
+(matplotlib and torchvision are imported only when they are used).
+"""
+
+from ._autoencoder import AutoencoderTransformer
+from ._persistence import load, save
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutoencoderTransformer",
+    "save",
+    "load",
+    "__version__",
+]

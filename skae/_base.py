@@ -1,0 +1,389 @@
+"""Shared base of the autoencoder transformers.
+
+:class:`BaseAutoencoder` owns everything the plain, denoising and variational
+autoencoders have in common: parameter validation, input validation, the
+resolution of ``"auto"`` settings, ``fit``/``partial_fit`` through the one
+training core (:mod:`skae._training`), batched ``transform`` /
+``inverse_transform``, ``score`` / ``score_samples`` and sklearn tags.
+Subclasses only say how to build their module and loss (``_build``), how to
+encode (``_encode_tensor``) and, for denoising, how to corrupt batches.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (BaseEstimator, ClassNamePrefixFeaturesOutMixin,
+                          TransformerMixin, _fit_context)
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._modules import (ACTIVATIONS, AutoencoderModule, ReconstructionLoss,
+                       apply_output_activation, build_encoder_decoder)
+from ._training import (OPTIMIZERS, derive_seed, history_records, predict_batches,
+                        rebuild_net, resolve_device, seeded, train, train_more)
+
+DEFAULT_HIDDEN = {"dense": (512, 256), "conv": (32, 64)}
+
+#: parameters shared by every estimator that trains a network
+TRAINING_CONSTRAINTS = {
+    "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "patience": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "device": [StrOptions({"auto", "cpu", "cuda"})],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "callbacks": [list, None],
+}
+
+#: parameters that describe the network of an autoencoder
+NETWORK_CONSTRAINTS = {
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "architecture": [StrOptions({"dense", "conv"})],
+    "hidden_layer_sizes": ["array-like", None],
+    "image_shape": [tuple, list, None],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "output_activation": [StrOptions({"auto", "sigmoid", "identity"})],
+    "loss": [StrOptions({"auto", "mse", "bce"})],
+}
+
+
+def check_image_shape(image_shape, n_features, architecture):
+    """Return ``(C, H, W)`` for the data, or ``None`` for dense without shape."""
+    if image_shape is None:
+        if architecture == "dense":
+            return None
+        side = int(round(np.sqrt(n_features)))
+        if side * side != n_features:
+            raise ValueError(
+                f"architecture='conv' needs image_shape when n_features={n_features} "
+                f"is not a perfect square (a square single-channel image is assumed "
+                f"only then). Pass image_shape=(C, H, W) or (H, W).")
+        return (1, side, side)
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"image_shape must be (H, W) or (C, H, W) with positive sizes; "
+                         f"got {image_shape!r}.")
+    if int(np.prod(shape)) != n_features:
+        raise ValueError(f"image_shape={image_shape!r} holds {int(np.prod(shape))} values "
+                         f"but X has {n_features} features.")
+    return shape
+
+
+def check_hidden(hidden_layer_sizes, architecture):
+    """Validated tuple of positive ints (the architecture's default for None)."""
+    if hidden_layer_sizes is None:
+        return DEFAULT_HIDDEN[architecture]
+    hidden = tuple(np.atleast_1d(np.asarray(hidden_layer_sizes)).tolist())
+    if not all(isinstance(h, Integral) and h >= 1 for h in hidden):
+        raise ValueError(f"hidden_layer_sizes must be positive integers; got "
+                         f"{hidden_layer_sizes!r}.")
+    if architecture == "conv" and not hidden:
+        raise ValueError("architecture='conv' needs at least one conv block in "
+                         "hidden_layer_sizes.")
+    return hidden
+
+
+def in_unit_interval(X):
+    return X.size > 0 and float(np.min(X)) >= 0.0 and float(np.max(X)) <= 1.0
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Common machinery of skae's autoencoders; not for direct use."""
+
+    _parameter_constraints = {**NETWORK_CONSTRAINTS, **TRAINING_CONSTRAINTS}
+
+    # ------------------------------------------------------------ hooks
+    def _build(self, n_features):
+        """Return ``(module, criterion)``; called inside a seeded block."""
+        encoder, decoder = build_encoder_decoder(
+            self.architecture, n_features, self.n_components, self.hidden_layer_sizes_,
+            self.image_shape_, self.activation, self.dropout)
+        return (AutoencoderModule(encoder, decoder),
+                ReconstructionLoss(self.loss_, self.output_activation_))
+
+    def _corruptions(self, seed):
+        """``(train_corruption, valid_corruption)`` callables, or Nones."""
+        return None, None
+
+    def _encode_tensor(self, x):
+        return self.encoder_(x)
+
+    def _decode_tensor(self, z):
+        return apply_output_activation(self.decoder_(z), self.output_activation_)
+
+    # ------------------------------------------------------------ validation
+    def _validate_X(self, X, reset):
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+
+    def _resolve_settings(self, X):
+        """Set the data-dependent fitted settings from the first training X."""
+        unit = in_unit_interval(X)
+        loss = self.loss if self.loss != "auto" else ("bce" if unit else "mse")
+        if loss == "bce" and not unit:
+            raise ValueError("loss='bce' needs X in [0, 1]; got values in "
+                             f"[{np.min(X):.4g}, {np.max(X):.4g}]. Scale X (e.g. "
+                             "MinMaxScaler) or use loss='mse'.")
+        out = self.output_activation
+        if loss == "bce":
+            if out == "identity":
+                raise ValueError("loss='bce' implies a sigmoid output; "
+                                 "output_activation='identity' contradicts it.")
+            out = "sigmoid"
+        elif out == "auto":
+            out = "sigmoid" if unit else "identity"
+        self.loss_ = loss
+        self.output_activation_ = out
+        self.hidden_layer_sizes_ = check_hidden(self.hidden_layer_sizes, self.architecture)
+        self.image_shape_ = check_image_shape(self.image_shape, X.shape[1], self.architecture)
+        self.device_ = resolve_device(self.device)
+
+    def _check_chunk(self, X):
+        if self.loss_ == "bce" and not in_unit_interval(X):
+            raise ValueError("this estimator was fitted with loss='bce', which needs "
+                             "X in [0, 1].")
+
+    # ------------------------------------------------------------ fitting
+    def _set_fitted(self, net):
+        self.net_ = net
+        self.history_ = history_records(net.history)
+        self.n_iter_ = len(self.history_)
+        return self
+
+    def _new_net(self, X, n_epochs=None):
+        """Resolve settings, build the module and train it on X."""
+        self._resolve_settings(X)
+        self._seed_ = derive_seed(self.random_state)
+        with seeded(self._seed_, self.device_):
+            module, criterion = self._build(X.shape[1])
+        train_corruption, valid_corruption = self._corruptions(self._seed_)
+        return train(self, module, criterion, X, seed=self._seed_, device=self.device_,
+                     corruption=train_corruption, valid_corruption=valid_corruption,
+                     epochs=n_epochs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on X (``y`` is ignored).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; images are flattened rows.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        return self._set_fitted(self._new_net(X))
+
+    def partial_fit(self, X, y=None):
+        """One more epoch over X, without validation split or early stopping.
+
+        The first call sets the network up from X, later calls continue
+        training it, so that data too large for memory can be streamed in
+        chunks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained for one more epoch.
+        """
+        if not hasattr(self, "net_"):
+            self._validate_params()
+            X = self._validate_X(X, reset=True)
+            early_stopping, self.early_stopping = self.early_stopping, False
+            try:
+                return self._set_fitted(self._new_net(X, n_epochs=1))
+            finally:
+                self.early_stopping = early_stopping
+        X = self._validate_X(X, reset=False)
+        self._check_chunk(X)
+        corruption, _ = self._corruptions(self._seed_ + self.n_iter_)
+        self.net_.corruption = corruption
+        train_more(self.net_, X, seed=self._seed_ + self.n_iter_, device=self._device())
+        return self._set_fitted(self.net_)
+
+    @property
+    def encoder_(self):
+        """The trained encoder (``net_.module_.encoder``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_.encoder
+
+    @property
+    def decoder_(self):
+        """The trained decoder (``net_.module_.decoder``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_.decoder
+
+    # ------------------------------------------------------------ persistence
+    _FITTED_KEYS = ("n_features_in_", "loss_", "output_activation_", "hidden_layer_sizes_",
+                    "image_shape_", "history_", "n_iter_", "_seed_")
+
+    def _get_fitted_state(self):
+        """JSON-able fitted metadata and the weights, for :func:`skae.save`."""
+        state = {k: getattr(self, k) for k in self._FITTED_KEYS}
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
+        return state, self.net_.module_.state_dict()
+
+    def _set_fitted_state(self, state, tensors):
+        """Rebuild a fitted estimator on CPU from :meth:`_get_fitted_state`."""
+        for key, value in state.items():
+            if key == "feature_names_in_":
+                value = np.asarray(value, dtype=object)
+            elif isinstance(value, list) and key != "history_":
+                value = tuple(value)
+            setattr(self, key, value)
+        self.device_ = "cpu"
+        module, criterion = self._build(self.n_features_in_)
+        module.load_state_dict(tensors)
+        self._set_fitted(rebuild_net(self, module, criterion, self.history_))
+
+    # ------------------------------------------------------------ inference
+    def _device(self):
+        """Where the fitted weights live (CPU after loading a CUDA model)."""
+        return next(self.net_.module_.parameters()).device
+
+    def _eval(self):
+        self.net_.module_.eval()
+        self.net_._training_mode = False
+
+    def transform(self, X):
+        """Encode X into latent codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Latent codes, of X's float dtype.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._eval()
+        return predict_batches(self._encode_tensor, X, self.n_components, self._device(),
+                               X.dtype)
+
+    def inverse_transform(self, X):
+        """Decode latent codes back to data space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes (e.g. the output of :meth:`transform`).
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features_in_)
+            Reconstructions, of the codes' float dtype.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self.n_components:
+            raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform of "
+                             f"{type(self).__name__} expects {self.n_components} "
+                             f"(n_components) latent features.")
+        self._eval()
+        return predict_batches(self._decode_tensor, Z, self.n_features_in_, self._device(),
+                               Z.dtype)
+
+    def _reconstruct_tensor(self, x):
+        return self._decode_tensor(self._encode_tensor(x))
+
+    def reconstruct(self, X):
+        """Encode then decode X: ``inverse_transform(transform(X))`` in one pass.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+            Reconstructions, of X's float dtype.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._eval()
+        return predict_batches(self._reconstruct_tensor, X, self.n_features_in_,
+                               self._device(), X.dtype)
+
+    def score_samples(self, X):
+        """Minus each sample's mean squared reconstruction error.
+
+        Higher is better, so it is usable as an anomaly score (low = unusual).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean((X - reconstruct(X)) ** 2, axis=1)``, computed in float64.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._eval()
+
+        def neg_mse(rec, X_batch):
+            diff = rec.astype(np.float64) - np.asarray(X_batch, dtype=np.float64)
+            return -np.mean(diff * diff, axis=1)
+
+        return predict_batches(self._reconstruct_tensor, X, None, self._device(),
+                               np.float64, reduce=neg_mse)
+
+    def score(self, X, y=None):
+        """Minus the mean squared reconstruction error (higher is better).
+
+        This is what ``GridSearchCV`` maximises when no scorer is given.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            ``-mean((X - reconstruct(X)) ** 2)`` in float64.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.non_deterministic = False
+        return tags

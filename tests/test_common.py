@@ -1,0 +1,51 @@
+"""sklearn's own estimator checks, run on every skae estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skae import AutoencoderTransformer
+
+FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, random_state=0)
+
+#: Conv instances get non-image data from the checks (2-D arrays with 1 to 10
+#: features that are not square images), so every check that fits on such data
+#: raises our "needs image_shape" error instead of fitting.
+CONV_EXPECTED = {
+    check: "sklearn's checks feed arrays whose n_features is not a square image"
+    for check in (
+        "check_estimators_dtypes", "check_fit_score_takes_y", "check_estimators_fit_returns_self",
+        "check_pipeline_consistency", "check_estimators_overwrite_params",
+        "check_estimators_pickle", "check_f_contiguous_array_estimator",
+        "check_transformer_data_not_an_array", "check_transformer_general",
+        "check_transformer_preserve_dtypes", "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance", "check_fit2d_1sample", 
+        "check_dict_unchanged", "check_dont_overwrite_parameters", "check_fit_idempotent",
+        "check_fit_check_is_fitted", "check_n_features_in", 
+        "check_readonly_memmap_input",
+        "check_set_output_transform",
+        "check_set_output_transform_pandas", "check_global_output_transform_pandas",
+        "check_set_output_transform_polars", "check_global_output_transform_polars",
+        "check_get_feature_names_out_error", "check_estimators_partial_fit_n_features",
+        "check_requires_y_none", 
+        "check_estimators_nan_inf",
+        "check_fit2d_predict1d", "check_dtype_object",
+    )
+}
+
+
+def _expected_failed_checks(estimator):
+    if getattr(estimator, "architecture", "dense") == "conv":
+        return CONV_EXPECTED
+    return {}
+
+
+@parametrize_with_checks(
+    [
+        AutoencoderTransformer(n_components=2, **FAST),
+        AutoencoderTransformer(n_components=3, early_stopping=False, dropout=0.1,
+                               loss="mse", **FAST),
+        AutoencoderTransformer(n_components=2, architecture="conv", **FAST),
+    ],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
