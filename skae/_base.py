@@ -219,9 +219,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 self.early_stopping = early_stopping
         X = self._validate_X(X, reset=False)
         self._check_chunk(X)
-        corruption, _ = self._corruptions(self._seed_ + self.n_iter_)
-        self.net_.corruption = corruption
-        train_more(self.net_, X, seed=self._seed_ + self.n_iter_, device=self._device())
+        seed = self._seed_ + self.n_iter_
+        train_more(self.net_, X, seed=seed, device=self._device(),
+                   corruption=self._corruptions(seed)[0])
         return self._set_fitted(self.net_)
 
     @property

@@ -104,7 +104,10 @@ class BatchIterator:
 class TrainingNet(NeuralNet):
     """skorch net with skae's in-memory batches and optional input corruption.
 
-    Internal: the public estimators hold one of these as ``net_``.
+    Internal: the public estimators hold one of these as ``net_``. A
+    criterion that sets a ``terms`` dict (name -> scalar tensor, per batch)
+    gets each term averaged per epoch into the history as
+    ``train_<name>`` / ``valid_<name>``.
     """
 
     def __init__(self, *args, corruption=None, **kwargs):
@@ -154,14 +157,24 @@ class TrainingNet(NeuralNet):
             return
         batch_count = 0
         record = self.history.record_batch
+        term_sums, n_seen = {}, 0
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             record(prefix + "_loss", step["loss"].item())
-            record(prefix + "_batch_size", batch[0].shape[0])
+            n = batch[0].shape[0]
+            record(prefix + "_batch_size", n)
+            terms = getattr(self.criterion_, "terms", None)
+            if terms:
+                for name, value in terms.items():
+                    term_sums[name] = term_sums.get(name, 0.0) + float(value) * n
+            n_seen += n
             self.notify("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
         self.history.record(prefix + "_batch_count", batch_count)
+        for name, total in term_sums.items():
+            # e.g. a VAE's reconstruction and KL terms, averaged over the epoch
+            self.history.record(f"{prefix}_{name}", total / max(n_seen, 1))
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -264,6 +277,7 @@ def train(est, module, criterion, X, y=None, *, seed, device, corruption=None,
             net.partial_fit(TensorData(Xt, yt), epochs=epochs)
         finally:
             net.shuffle_generator = None
+            net.corruption = None  # holds a generator; set again by partial_fit
             # the validation data is not kept alive, and later partial_fit
             # calls (no validation) must not be stopped early
             net.train_split = None
@@ -272,16 +286,18 @@ def train(est, module, criterion, X, y=None, *, seed, device, corruption=None,
     return net
 
 
-def train_more(net, X, y=None, *, seed, device, epochs=1):
+def train_more(net, X, y=None, *, seed, device, epochs=1, corruption=None):
     """One more pass (``partial_fit``) of an already trained net."""
     Xt = to_tensor(X, device)
     yt = None if y is None else torch.as_tensor(y, device=device)
     with seeded(seed, device):
+        net.corruption = corruption
         net.shuffle_generator = torch.Generator().manual_seed(seed + 1)
         try:
             net.partial_fit(TensorData(Xt, yt), epochs=epochs)
         finally:
             net.shuffle_generator = None
+            net.corruption = None
     return net
 
 
