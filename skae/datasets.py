@@ -1,9 +1,45 @@
-"""Datasets as float arrays in [0, 1], flattened, ready for skae estimators."""
+"""Datasets as float32 arrays in [0, 1], flattened, ready for skae estimators.
+
+``load_digits`` needs nothing (sklearn bundles it). ``load_mnist`` and
+``load_fashion_mnist`` read the standard IDX files (gzipped or not), looking in
+this order, and using the first folder that holds both files of the split:
+
+1. ``root``, when given;
+2. the folder named by the dataset's environment variable
+   (``SKAE_MNIST_DIR``, ``SKAE_FASHION_MNIST_DIR``);
+3. ``$SKAE_DATA`` (a data home shared by all datasets);
+4. ``~/.skae/datasets`` (where ``download=True`` stores files by default);
+5. Debian's location (``/usr/share/datasets/fashion-mnist`` from
+   ``apt-get install dataset-fashion-mnist``; ``/usr/share/datasets/mnist``).
+
+Each of these base folders may hold the files directly, in a per-dataset
+sub-folder (``mnist``, ``fashion-mnist``) or in torchvision's layout
+(``<base>/MNIST/raw``, ``<base>/FashionMNIST/raw``). ``download=True`` fetches
+missing files through torchvision (imported only then) into ``root``, else
+into the dataset's environment folder, ``$SKAE_DATA`` or ``~/.skae/datasets``.
+"""
+
+import gzip
+import os
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["load_digits"]
+__all__ = ["load_digits", "load_mnist", "load_fashion_mnist", "read_idx"]
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                   "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+# name -> (sub-folder slug, torchvision class name, env variable, Debian folder)
+_DATASETS = {
+    "mnist": ("mnist", "MNIST", "SKAE_MNIST_DIR", "/usr/share/datasets/mnist"),
+    "fashion-mnist": ("fashion-mnist", "FashionMNIST", "SKAE_FASHION_MNIST_DIR",
+                      "/usr/share/datasets/fashion-mnist"),
+}
+_SPLITS = {"train": "train", "test": "t10k"}
+_IDX_DTYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
+               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
 def load_digits(*, return_X_y=False):
@@ -36,3 +72,260 @@ def load_digits(*, return_X_y=False):
         return X, y
     return Bunch(data=X, target=y, images=X.reshape(-1, 8, 8), image_shape=(8, 8),
                  target_names=raw.target_names, DESCR=raw.DESCR)
+
+
+def read_idx(path):
+    """Read one IDX file (gzipped or not) into a numpy array.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An IDX file such as ``train-images-idx3-ubyte`` or its ``.gz``; gzip is
+        detected from the content, not the name.
+
+    Returns
+    -------
+    array : ndarray
+        With the shape and element type the file's header declares.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a valid IDX file (bad magic number, unknown type
+        code, or a size that does not match the header).
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path} is not a valid gzip file: {exc}") from exc
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path} is not an IDX file: bad magic number "
+                         f"{raw[:4].hex() or '(empty file)'} (expected 0000XXNN).")
+    code, ndim = raw[2], raw[3]
+    if code not in _IDX_DTYPES:
+        raise ValueError(f"{path}: unknown IDX element type code 0x{code:02x}.")
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header ({ndim} dimensions declared).")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = _IDX_DTYPES[code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(f"{path}: IDX header declares shape {shape} ({expected} bytes "
+                         f"of data) but the file holds {len(raw) - header} bytes.")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def _file_names(split):
+    prefix = _SPLITS[split]
+    return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+
+
+def _find(folder, stem):
+    for name in (stem, stem + ".gz"):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _base_dirs(name, root):
+    _, _, env, debian = _DATASETS[name]
+    bases = []
+    if root is not None:
+        bases.append(("root", Path(root).expanduser()))
+    if os.environ.get(env):
+        bases.append((f"${env}", Path(os.environ[env]).expanduser()))
+    if os.environ.get("SKAE_DATA"):
+        bases.append(("$SKAE_DATA", Path(os.environ["SKAE_DATA"]).expanduser()))
+    bases.append(("default", Path("~/.skae/datasets").expanduser()))
+    bases.append(("Debian", Path(debian)))
+    return bases
+
+
+def _candidate_dirs(name, root):
+    slug, torch_name, _, _ = _DATASETS[name]
+    seen = []
+    for _, base in _base_dirs(name, root):
+        for folder in (base, base / slug, base / torch_name / "raw"):
+            if folder not in seen:
+                seen.append(folder)
+    return seen
+
+
+def _locate(name, split, root):
+    images, labels = _file_names(split)
+    folders = _candidate_dirs(name, root)
+    for folder in folders:
+        found = _find(folder, images), _find(folder, labels)
+        if all(found):
+            return found
+    return None, folders
+
+
+def _download(name, split, root):
+    try:
+        import torchvision.datasets as tvd
+    except ImportError as exc:  # pragma: no cover - torchvision is a dependency
+        raise ImportError("download=True needs torchvision (pip install torchvision).") \
+            from exc
+    _, torch_name, env, _ = _DATASETS[name]
+    target = root or os.environ.get(env) or os.environ.get("SKAE_DATA") \
+        or "~/.skae/datasets"
+    target = Path(target).expanduser()
+    getattr(tvd, torch_name)(root=str(target), train=(split == "train"), download=True)
+    return target
+
+
+def _load_idx_dataset(name, split, root, download, return_X_y, target_names, descr):
+    if split not in _SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+    found = _locate(name, split, root)
+    if found[0] is None and download:
+        root = _download(name, split, root)
+        found = _locate(name, split, root)
+    if found[0] is None:
+        folders = "\n  ".join(str(f) for f in found[1])
+        images, labels = _file_names(split)
+        _, torch_name, env, debian = _DATASETS[name]
+        hint = ("install Debian's package (apt-get install dataset-fashion-mnist), "
+                if name == "fashion-mnist" else "")
+        raise FileNotFoundError(
+            f"{name} {split} split not found: no folder holds both {images}[.gz] and "
+            f"{labels}[.gz]. Looked in:\n  {folders}\nTo get the data, {hint}pass "
+            f"download=True (fetches through torchvision into root, ${env}, $SKAE_DATA "
+            f"or ~/.skae/datasets), or point root= or ${env} at a folder with the "
+            f"IDX files.")
+    images_path, labels_path = found
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(f"{images_path}: expected a 3-D uint8 IDX image file, got "
+                         f"shape {images.shape} and type {images.dtype}.")
+    if labels.ndim != 1:
+        raise ValueError(f"{labels_path}: expected a 1-D IDX label file, got shape "
+                         f"{labels.shape}.")
+    if len(images) != len(labels):
+        raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} "
+                         f"holds {len(labels)} labels.")
+    image_shape = tuple(images.shape[1:])
+    X = images.reshape(len(images), -1).astype(np.float32)
+    np.divide(X, np.float32(255.0), out=X)
+    y = labels.astype(np.int64)
+    if return_X_y:
+        return X, y
+    return Bunch(data=X, target=y, images=X.reshape((-1,) + image_shape),
+                 image_shape=image_shape, target_names=np.asarray(target_names),
+                 filenames=(str(images_path), str(labels_path)), DESCR=descr)
+
+
+def load_mnist(split="train", *, root=None, download=False, return_X_y=False):
+    """Load MNIST (handwritten digits) from local IDX files.
+
+    Parameters
+    ----------
+    split : {"train", "test"}, default="train"
+        The 60,000 training or the 10,000 test images.
+    root : str or path-like, default=None
+        Folder searched first (the IDX files directly, a ``mnist``
+        sub-folder, or torchvision's ``MNIST/raw``); also where
+        ``download=True`` stores the files.
+    download : bool, default=False
+        When no local copy is found, download it through torchvision.
+    return_X_y : bool, default=False
+        Return ``(X, y)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : Bunch or tuple
+        ``data``: (n_samples, 784) float32 in [0, 1] (pixels / 255), images
+        flattened row by row; ``target``: int64 labels 0-9; ``images``:
+        (n_samples, 28, 28) view of ``data``; ``image_shape``: ``(28, 28)``;
+        ``target_names`` (the digits as strings); ``filenames``: the two files read.
+        ``(X, y)`` when ``return_X_y``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When no searched folder holds the split's two files (the message lists
+        the folders and how to get the data).
+    ValueError
+        When a file is not a valid IDX file.
+
+    Notes
+    -----
+    Search order: ``root``, ``$SKAE_MNIST_DIR``, ``$SKAE_DATA``,
+    ``~/.skae/datasets``, ``/usr/share/datasets/mnist``; each as the folder itself, its
+    ``mnist`` sub-folder and ``MNIST/raw`` (see :mod:`skae.datasets`).
+    Files may be gzipped or not (``train-images-idx3-ubyte[.gz]``,
+    ``train-labels-idx1-ubyte[.gz]``, ``t10k-images-idx3-ubyte[.gz]``,
+    ``t10k-labels-idx1-ubyte[.gz]``).
+
+    Examples
+    --------
+    >>> from skae.datasets import load_mnist
+    >>> X, y = load_mnist("test", return_X_y=True)  # doctest: +SKIP
+    >>> X.shape, X.dtype.name  # doctest: +SKIP
+    ((10000, 784), 'float32')
+    """
+    return _load_idx_dataset("mnist", split, root, download, return_X_y,
+                             [str(i) for i in range(10)],
+                             "MNIST handwritten digits, 28x28 grey levels in [0, 1].")
+
+
+def load_fashion_mnist(split="train", *, root=None, download=False, return_X_y=False):
+    """Load Fashion-MNIST (Zalando's clothing images) from local IDX files.
+
+    Parameters
+    ----------
+    split : {"train", "test"}, default="train"
+        The 60,000 training or the 10,000 test images.
+    root : str or path-like, default=None
+        Folder searched first (the IDX files directly, a ``fashion-mnist``
+        sub-folder, or torchvision's ``FashionMNIST/raw``); also where
+        ``download=True`` stores the files.
+    download : bool, default=False
+        When no local copy is found, download it through torchvision.
+    return_X_y : bool, default=False
+        Return ``(X, y)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : Bunch or tuple
+        ``data``: (n_samples, 784) float32 in [0, 1] (pixels / 255), images
+        flattened row by row; ``target``: int64 labels 0-9; ``images``:
+        (n_samples, 28, 28) view of ``data``; ``image_shape``: ``(28, 28)``;
+        ``target_names`` (the class names); ``filenames``: the two files read.
+        ``(X, y)`` when ``return_X_y``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When no searched folder holds the split's two files (the message lists
+        the folders and how to get the data).
+    ValueError
+        When a file is not a valid IDX file.
+
+    Notes
+    -----
+    Search order: ``root``, ``$SKAE_FASHION_MNIST_DIR``, ``$SKAE_DATA``,
+    ``~/.skae/datasets``, ``/usr/share/datasets/fashion-mnist``; each as the folder itself, its
+    ``fashion-mnist`` sub-folder and ``FashionMNIST/raw`` (see :mod:`skae.datasets`).
+    Files may be gzipped or not (``train-images-idx3-ubyte[.gz]``,
+    ``train-labels-idx1-ubyte[.gz]``, ``t10k-images-idx3-ubyte[.gz]``,
+    ``t10k-labels-idx1-ubyte[.gz]``).
+
+    Examples
+    --------
+    >>> from skae.datasets import load_fashion_mnist
+    >>> data = load_fashion_mnist("test")  # doctest: +SKIP
+    >>> data.data.shape, data.image_shape, str(data.target_names[0])  # doctest: +SKIP
+    ((10000, 784), (28, 28), 'T-shirt/top')
+    """
+    return _load_idx_dataset("fashion-mnist", split, root, download, return_X_y,
+                             FASHION_CLASSES,
+                             "Fashion-MNIST (Zalando), 28x28 grey levels in [0, 1].")

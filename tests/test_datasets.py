@@ -1,0 +1,198 @@
+"""skae.datasets: IDX reading, search order, errors (tiny files written here)."""
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skae import datasets
+from skae.datasets import load_digits, load_fashion_mnist, load_mnist, read_idx
+
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def idx_bytes(array):
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+def write_split(folder, split="train", n=5, gz=True, seed=0):
+    """Write n random 28x28 images and labels; return (images, labels)."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    images[0, 0, 0], images[0, 0, 1] = 0, 255
+    labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+    prefix = "train" if split == "train" else "t10k"
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, arr in ((f"{prefix}-images-idx3-ubyte", images),
+                      (f"{prefix}-labels-idx1-ubyte", labels)):
+        data = idx_bytes(arr)
+        if gz:
+            (folder / (stem + ".gz")).write_bytes(gzip.compress(data))
+        else:
+            (folder / stem).write_bytes(data)
+    return images, labels
+
+
+@pytest.fixture
+def isolated(monkeypatch, tmp_path):
+    """No env variables, a fake home (so ~/.skae is empty) and no Debian copy."""
+    for var in ("SKAE_DATA", "SKAE_MNIST_DIR", "SKAE_FASHION_MNIST_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setitem(datasets._DATASETS, "mnist", datasets._DATASETS["mnist"][:3]
+                        + (str(tmp_path / "debian-mnist"),))
+    monkeypatch.setitem(datasets._DATASETS, "fashion-mnist",
+                        datasets._DATASETS["fashion-mnist"][:3]
+                        + (str(tmp_path / "debian-fashion"),))
+    return tmp_path
+
+
+def test_load_digits():
+    data = load_digits()
+    assert data.data.shape == (1797, 64) and data.data.dtype == np.float32
+    assert data.image_shape == (8, 8) and data.images.shape == (1797, 8, 8)
+    assert data.data.min() == 0.0 and data.data.max() == 1.0
+    X, y = load_digits(return_X_y=True)
+    assert y.dtype == np.int64 and set(np.unique(y)) == set(range(10))
+
+
+@pytest.mark.parametrize("gz", [True, False])
+@pytest.mark.parametrize("loader", [load_mnist, load_fashion_mnist])
+def test_load_from_root(isolated, loader, gz):
+    images, labels = write_split(isolated / "data", "train", n=6, gz=gz)
+    write_split(isolated / "data", "test", n=3, gz=gz, seed=1)
+    data = loader(root=isolated / "data")
+    assert data.data.shape == (6, 784) and data.data.dtype == np.float32
+    assert data.target.dtype == np.int64
+    assert data.image_shape == (28, 28) and data.images.shape == (6, 28, 28)
+    np.testing.assert_array_equal(data.target, labels)
+    np.testing.assert_allclose(data.data, images.reshape(6, -1) / 255.0, rtol=1e-6)
+    assert data.data.min() == 0.0 and data.data.max() == 1.0
+    assert len(data.target_names) == 10
+    X, y = loader("test", root=str(isolated / "data"), return_X_y=True)
+    assert X.shape == (3, 784) and y.shape == (3,)
+
+
+def test_torchvision_layout_and_subfolder(isolated):
+    _, labels = write_split(isolated / "tv" / "FashionMNIST" / "raw", gz=False)
+    _, y = load_fashion_mnist(root=isolated / "tv", return_X_y=True)
+    np.testing.assert_array_equal(y, labels)
+    _, labels = write_split(isolated / "home2" / "mnist", seed=3)
+    _, y = load_mnist(root=isolated / "home2", return_X_y=True)
+    np.testing.assert_array_equal(y, labels)
+
+
+def test_search_order_env_default_debian(isolated, monkeypatch):
+    # Debian location is the last resort.
+    _, deb = write_split(isolated / "debian-fashion", seed=1)
+    np.testing.assert_array_equal(load_fashion_mnist(return_X_y=True)[1], deb)
+    # ~/.skae/datasets comes before it.
+    _, home = write_split(isolated / "home" / ".skae" / "datasets" / "fashion-mnist",
+                          seed=2)
+    np.testing.assert_array_equal(load_fashion_mnist(return_X_y=True)[1], home)
+    # $SKAE_DATA before that, the per-dataset variable before $SKAE_DATA.
+    _, shared = write_split(isolated / "shared" / "FashionMNIST" / "raw", seed=3)
+    monkeypatch.setenv("SKAE_DATA", str(isolated / "shared"))
+    np.testing.assert_array_equal(load_fashion_mnist(return_X_y=True)[1], shared)
+    _, own = write_split(isolated / "own", seed=4)
+    monkeypatch.setenv("SKAE_FASHION_MNIST_DIR", str(isolated / "own"))
+    np.testing.assert_array_equal(load_fashion_mnist(return_X_y=True)[1], own)
+    # root wins over everything.
+    _, rooted = write_split(isolated / "rooted", seed=5)
+    np.testing.assert_array_equal(
+        load_fashion_mnist(root=isolated / "rooted", return_X_y=True)[1], rooted)
+    # The MNIST variable does not leak into Fashion-MNIST and vice versa.
+    with pytest.raises(FileNotFoundError):
+        load_mnist()
+
+
+def test_not_found_message(isolated):
+    with pytest.raises(FileNotFoundError) as info:
+        load_fashion_mnist("test", root=isolated / "nowhere")
+    msg = str(info.value)
+    assert "t10k-images-idx3-ubyte" in msg and str(isolated / "nowhere") in msg
+    assert "FashionMNIST" in msg and "debian-fashion" in msg
+    assert "apt-get install dataset-fashion-mnist" in msg and "download=True" in msg
+    with pytest.raises(FileNotFoundError, match="download=True") as info:
+        load_mnist()
+    assert "apt-get" not in str(info.value)
+
+
+def test_half_a_split_is_not_found(isolated):
+    write_split(isolated / "d")
+    os.remove(isolated / "d" / "train-labels-idx1-ubyte.gz")
+    with pytest.raises(FileNotFoundError):
+        load_mnist(root=isolated / "d")
+
+
+def test_bad_split(isolated):
+    with pytest.raises(ValueError, match="split must be"):
+        load_mnist("validation")
+
+
+def test_download_uses_torchvision(isolated, monkeypatch):
+    calls = []
+
+    class FakeMNIST:
+        def __init__(self, root, train, download):
+            calls.append((root, train, download))
+            write_split(Path(root) / "MNIST" / "raw", "train" if train else "test", n=2)
+
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    X, y = load_mnist("test", root=isolated / "dl", download=True, return_X_y=True)
+    assert X.shape == (2, 784)
+    assert calls == [(str(isolated / "dl"), False, True)]
+    load_mnist("test", root=isolated / "dl", download=True)  # found: no new download
+    assert len(calls) == 1
+
+
+def test_read_idx_validation(tmp_path):
+    good = idx_bytes(np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
+    (tmp_path / "ok").write_bytes(good)
+    np.testing.assert_array_equal(read_idx(tmp_path / "ok"),
+                                  np.arange(24).reshape(2, 3, 4))
+    cases = {
+        "magic": (b"\x01\x02" + good[2:], "bad magic number"),
+        "empty": (b"", "bad magic number"),
+        "type": (good[:2] + b"\x07" + good[3:], "unknown IDX element type"),
+        "short": (good[:-1], "declares shape"),
+        "long": (good + b"\x00", "declares shape"),
+        "header": (good[:6], "truncated IDX header"),
+        "gzip": (gzip.compress(good)[:-8], "not a valid gzip file"),
+    }
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=message):
+            read_idx(tmp_path / name)
+
+
+def test_mismatched_and_wrong_kind_files(isolated):
+    folder = isolated / "bad"
+    write_split(folder, n=4, gz=False)
+    (folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(3)))
+    with pytest.raises(ValueError, match="4 images but .* 3 labels"):
+        load_mnist(root=folder)
+    (folder / "train-images-idx3-ubyte").write_bytes(idx_bytes(np.zeros(3)))
+    with pytest.raises(ValueError, match="3-D uint8 IDX image file"):
+        load_mnist(root=folder)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz").exists(),
+                    reason="Fashion-MNIST not installed (apt-get install "
+                           "dataset-fashion-mnist)")
+def test_real_fashion_mnist_from_debian():
+    test = load_fashion_mnist("test", root=DEBIAN_FASHION)
+    assert test.data.shape == (10000, 784) and test.data.dtype == np.float32
+    assert np.bincount(test.target).tolist() == [1000] * 10
+    assert 0.0 == test.data.min() and test.data.max() == 1.0
+    X, y = load_fashion_mnist("train", root=DEBIAN_FASHION, return_X_y=True)
+    assert X.shape == (60000, 784) and np.bincount(y).tolist() == [6000] * 10
