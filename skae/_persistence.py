@@ -34,7 +34,9 @@ def encode_value(value):
     """A parameter value as JSON-able data (nested skae estimators included)."""
     if isinstance(value, BaseEstimator):
         return encode_estimator(value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode_value(v) for v in value]}
+    if isinstance(value, list):
         return [encode_value(v) for v in value]
     if inspect.isclass(value) and issubclass(value, torch.optim.Optimizer) \
             and getattr(torch.optim, value.__name__, None) is value:
@@ -49,6 +51,8 @@ def encode_value(value):
 def decode_value(value, tensors):
     if isinstance(value, list):
         return [decode_value(v, tensors) for v in value]
+    if isinstance(value, dict) and "__tuple__" in value:
+        return tuple(decode_value(v, tensors) for v in value["__tuple__"])
     if isinstance(value, dict) and "__skae_estimator__" in value:
         return decode_estimator(value, tensors)
     if isinstance(value, dict) and "__torch_optimizer__" in value:
