@@ -1,0 +1,574 @@
+"""Figures for autoencoders: reconstructions, latent spaces, samples, training
+history and robustness curves.
+
+Every function returns a :class:`matplotlib.figure.Figure` made with
+:mod:`matplotlib.pyplot` (so notebooks and sphinx-gallery pick it up) and never
+calls ``plt.show()``; save it with ``fig.savefig(path)`` and free it with
+``plt.close(fig)`` in loops. matplotlib is imported only when this module is.
+"""
+
+from collections.abc import Mapping
+from numbers import Integral
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+__all__ = ["plot_reconstructions", "plot_latent_space", "plot_samples",
+           "plot_latent_grid", "plot_history", "plot_robustness"]
+
+
+# ----------------------------------------------------------------- helpers
+def _image_shape(image_shape, n_features, estimator=None):
+    """``(H, W)`` or ``(C, H, W)`` for flattened rows of ``n_features``."""
+    if image_shape is None and estimator is not None:
+        image_shape = getattr(estimator, "image_shape_", None) \
+            or getattr(estimator, "image_shape", None)
+    if image_shape is None:
+        side = int(round(np.sqrt(n_features)))
+        if side * side != n_features:
+            raise ValueError(f"cannot guess the image shape of {n_features} features "
+                             f"(not a perfect square); pass image_shape=(H, W) or "
+                             f"(C, H, W).")
+        return (side, side)
+    shape = tuple(int(s) for s in image_shape)
+    if int(np.prod(shape)) != n_features or len(shape) not in (2, 3):
+        raise ValueError(f"image_shape={image_shape!r} does not match {n_features} "
+                         f"features per row.")
+    if len(shape) == 3 and shape[0] == 1:
+        shape = shape[1:]
+    if len(shape) == 3 and shape[0] not in (3, 4):
+        raise ValueError(f"only 1, 3 or 4 channels can be shown; got image_shape="
+                         f"{image_shape!r}.")
+    return shape
+
+
+def _as_images(rows, shape):
+    """Flattened rows -> (n, H, W) or (n, H, W, C) for imshow."""
+    images = np.asarray(rows, dtype=np.float64).reshape((len(rows),) + tuple(shape))
+    if images.ndim == 4:  # (n, C, H, W) -> (n, H, W, C)
+        images = images.transpose(0, 2, 3, 1)
+    return images
+
+
+def _show_image(ax, image, vmin, vmax):
+    if image.ndim == 3:
+        ax.imshow(np.clip((image - vmin) / max(vmax - vmin, 1e-12), 0, 1))
+    else:
+        ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _value_range(*arrays):
+    lo = min(float(np.min(a)) for a in arrays)
+    hi = max(float(np.max(a)) for a in arrays)
+    if lo >= 0.0 and hi <= 1.0:
+        return 0.0, 1.0
+    return lo, hi if hi > lo else lo + 1.0
+
+
+def _mosaic(images, n_rows, n_cols):
+    """Tile (n, H, W[, C]) images into one array (blank cells stay 0)."""
+    h, w = images.shape[1:3]
+    tail = images.shape[3:]
+    out = np.zeros((n_rows * h, n_cols * w) + tail)
+    for k, image in enumerate(images[: n_rows * n_cols]):
+        r, c = divmod(k, n_cols)
+        out[r * h:(r + 1) * h, c * w:(c + 1) * w] = image
+    return out
+
+
+def _reconstruct(estimator, X):
+    if hasattr(estimator, "reconstruct"):
+        return estimator.reconstruct(X)
+    return estimator.inverse_transform(estimator.transform(X))
+
+
+def _n_features_in(estimator):
+    n = getattr(estimator, "n_features_in_", None)
+    if n is None:
+        raise ValueError(f"{type(estimator).__name__} is not fitted (no n_features_in_).")
+    return int(n)
+
+
+# ----------------------------------------------------------------- reconstructions
+def plot_reconstructions(estimator_or_rows, X=None, *, X_noisy=None, n_images=10,
+                         image_shape=None, title=None):
+    """Rows of images: originals, optional noisy inputs, reconstructions.
+
+    Parameters
+    ----------
+    estimator_or_rows : fitted estimator or mapping of str to array-like
+        A fitted autoencoder (anything with ``reconstruct`` or
+        ``transform``/``inverse_transform``, e.g. PCA): the rows are ``X``,
+        ``X_noisy`` when given, and the reconstruction of ``X_noisy`` (or of
+        ``X``). Or a mapping ``{row label: (n, n_features) array}`` drawn in
+        order, e.g. ``{"original": X, "PCA": ..., "autoencoder": ...}`` to
+        compare several models.
+    X : array-like of shape (n_samples, n_features), default=None
+        Clean images, flattened (needed with an estimator).
+    X_noisy : array-like of shape (n_samples, n_features), default=None
+        Corrupted versions of ``X``; the estimator then reconstructs these,
+        which shows how well it denoises.
+    n_images : int, default=10
+        Number of columns (the first ``n_images`` rows of each array).
+    image_shape : tuple, default=None
+        ``(H, W)`` or ``(C, H, W)``; taken from the estimator's
+        ``image_shape_`` or guessed as a square when None.
+    title : str, default=None
+        Figure title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.decomposition import PCA
+    >>> from skae.datasets import load_digits
+    >>> from skae.plotting import plot_reconstructions
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> fig = plot_reconstructions(PCA(8).fit(X), X, n_images=6)
+    >>> len(fig.axes)
+    12
+    """
+    estimator = None
+    if isinstance(estimator_or_rows, Mapping):
+        rows = {str(k): np.asarray(v) for k, v in estimator_or_rows.items()}
+        if not rows:
+            raise ValueError("rows is empty: give at least one array of images.")
+    else:
+        estimator = estimator_or_rows
+        if X is None:
+            raise ValueError("X is required with an estimator.")
+        X = np.asarray(X)
+        rows = {"original": X}
+        source = X
+        if X_noisy is not None:
+            X_noisy = np.asarray(X_noisy)
+            if X_noisy.shape != X.shape:
+                raise ValueError(f"X_noisy has shape {X_noisy.shape} but X has {X.shape}.")
+            rows["noisy"] = X_noisy
+            source = X_noisy
+        n = min(n_images, len(source))
+        rows["reconstructed"] = np.asarray(_reconstruct(estimator, source[:n]))
+    if not isinstance(n_images, Integral) or n_images < 1:
+        raise ValueError(f"n_images must be a positive integer; got {n_images!r}.")
+    n_features = {v.reshape(len(v), -1).shape[1] for v in rows.values()}
+    if len(n_features) != 1:
+        raise ValueError(f"all rows need the same number of features; got {n_features}.")
+    shape = _image_shape(image_shape, n_features.pop(), estimator)
+    n = min([n_images] + [len(v) for v in rows.values()])
+    images = {k: _as_images(v[:n].reshape(n, -1), shape) for k, v in rows.items()}
+    vmin, vmax = _value_range(*images.values())
+    fig, axes = plt.subplots(len(images), n, figsize=(1.1 * n + 1.2, 1.15 * len(images)),
+                             squeeze=False)
+    for r, (label, imgs) in enumerate(images.items()):
+        for c in range(n):
+            _show_image(axes[r, c], imgs[c], vmin, vmax)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------- latent space
+def _project(Z, method, random_state):
+    n_dims = Z.shape[1]
+    if method == "auto":
+        method = "identity" if n_dims <= 2 else "pca"
+    if method == "identity" or n_dims == 1:
+        if n_dims == 1:
+            return np.column_stack([Z[:, 0], np.zeros(len(Z))]), "code"
+        return Z, "code"
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(2, random_state=random_state).fit_transform(Z), "PC"
+    from sklearn.manifold import TSNE
+
+    perplexity = float(min(30.0, max(2.0, (len(Z) - 1) / 3.0)))
+    tsne = TSNE(2, init="pca", perplexity=perplexity, random_state=random_state)
+    return tsne.fit_transform(Z), "t-SNE"
+
+
+def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
+                      target_names=None, max_points=2000, random_state=0, ax=None,
+                      title=None):
+    """Scatter of latent codes in 2-D, coloured by label.
+
+    Parameters
+    ----------
+    Z_or_estimator : array-like of shape (n_samples, n_components) or estimator
+        Latent codes, or a fitted transformer whose ``transform(X)`` gives them.
+    X : array-like of shape (n_samples, n_features), default=None
+        Data to encode (only with an estimator).
+    y : array-like of shape (n_samples,), default=None
+        Labels that colour the points (with a legend); one colour when None.
+    method : {"auto", "pca", "tsne"}, default="auto"
+        ``"auto"`` shows 2-D codes as they are and projects wider codes on
+        their first two principal components; ``"pca"`` always uses PCA;
+        ``"tsne"`` uses :class:`~sklearn.manifold.TSNE` (slower).
+    target_names : sequence of str, default=None
+        Legend names of the sorted unique labels.
+    max_points : int or None, default=2000
+        A random subset of this size is drawn (and projected) when there are
+        more points; None draws all.
+    random_state : int, default=0
+        Seeds the subset, PCA and t-SNE.
+    ax : matplotlib Axes, default=None
+        Axes to draw in; a new figure when None.
+    title : str, default=None
+        Axes title (default: the method used).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.decomposition import PCA
+    >>> from skae.datasets import load_digits
+    >>> from skae.plotting import plot_latent_space
+    >>> X, y = load_digits(return_X_y=True)
+    >>> fig = plot_latent_space(PCA(8).fit(X), X, y)
+    >>> fig.axes[0].get_xlabel()
+    'PC 1'
+    """
+    if method not in ("auto", "pca", "tsne"):
+        raise ValueError(f"method must be 'auto', 'pca' or 'tsne'; got {method!r}.")
+    if hasattr(Z_or_estimator, "transform"):
+        if X is None:
+            raise ValueError("X is required with an estimator.")
+        Z = np.asarray(Z_or_estimator.transform(X))
+    else:
+        if X is not None:
+            raise TypeError("X is only used with an estimator; pass codes' labels as "
+                            "y=... .")
+        Z = np.asarray(Z_or_estimator)
+    if Z.ndim != 2 or len(Z) == 0:
+        raise ValueError(f"codes must be a non-empty 2-D array; got shape {Z.shape}.")
+    if y is not None:
+        y = np.asarray(y)
+        if len(y) != len(Z):
+            raise ValueError(f"y has {len(y)} labels for {len(Z)} codes.")
+    if max_points is not None and len(Z) > max_points:
+        keep = np.sort(np.random.default_rng(random_state).choice(len(Z), max_points,
+                                                                  replace=False))
+        Z = Z[keep]
+        y = None if y is None else y[keep]
+    P, axis_name = _project(np.asarray(Z, dtype=np.float64), method, random_state)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    else:
+        fig = ax.figure
+    if y is None:
+        ax.scatter(P[:, 0], P[:, 1], s=6, alpha=0.7)
+    else:
+        classes = np.unique(y)
+        cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        for k, label in enumerate(classes):
+            mask = y == label
+            name = target_names[k] if target_names is not None else label
+            ax.scatter(P[mask, 0], P[mask, 1], s=6, alpha=0.7, color=cmap(k % cmap.N),
+                       label=str(name))
+        ax.legend(markerscale=3, fontsize=8, loc="best", title="label")
+    ax.set_xlabel(f"{axis_name} 1")
+    ax.set_ylabel(f"{axis_name} 2" if Z.shape[1] > 1 or axis_name != "code" else "")
+    shown = {"code": "latent codes", "PC": "PCA of the latent codes",
+             "t-SNE": "t-SNE of the latent codes"}[axis_name]
+    ax.set_title(title or f"{shown} ({Z.shape[1]}-D)")
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------- generative
+def plot_samples(vae, n_samples=64, *, image_shape=None, random_state=0, title=None):
+    """A square-ish grid of images generated by ``vae.sample``.
+
+    Parameters
+    ----------
+    vae : fitted estimator with ``sample(n_samples, random_state)``
+        E.g. a fitted :class:`skae.VAETransformer`.
+    n_samples : int, default=64
+        Number of images.
+    image_shape : tuple, default=None
+        ``(H, W)`` or ``(C, H, W)``; from ``vae.image_shape_`` or a square
+        when None.
+    random_state : int, default=0
+        Seeds the draws from the prior.
+    title : str, default=None
+        Figure title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    if not isinstance(n_samples, Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+    X_new = np.asarray(vae.sample(n_samples, random_state=random_state))
+    shape = _image_shape(image_shape, X_new.shape[1], vae)
+    images = _as_images(X_new, shape)
+    n_cols = int(np.ceil(np.sqrt(n_samples)))
+    n_rows = int(np.ceil(n_samples / n_cols))
+    vmin, vmax = _value_range(images)
+    fig, ax = plt.subplots(figsize=(0.6 * n_cols + 0.6, 0.6 * n_rows + 0.8))
+    _show_image(ax, _mosaic(images, n_rows, n_cols), vmin, vmax)
+    ax.set_title(title or f"{n_samples} samples from the prior")
+    fig.tight_layout()
+    return fig
+
+
+def plot_latent_grid(vae, n=15, *, dims=(0, 1), extent=None, image_shape=None,
+                     title=None):
+    """Decode a regular n x n grid over two latent dimensions.
+
+    The other latent dimensions are held at 0 (the prior's mean), so for a
+    VAE with ``n_components=2`` this is the whole latent manifold.
+
+    Parameters
+    ----------
+    vae : fitted estimator with ``inverse_transform`` and ``n_components``
+        E.g. a fitted :class:`skae.VAETransformer`.
+    n : int, default=15
+        Grid points per axis.
+    dims : tuple of two int, default=(0, 1)
+        The latent dimensions that vary (x axis, y axis).
+    extent : tuple (low, high), default=None
+        Range of the grid; None spans the 5% to 95% quantiles of the
+        standard normal prior (about -1.64 to 1.64).
+    image_shape : tuple, default=None
+        ``(H, W)`` or ``(C, H, W)``; from ``vae.image_shape_`` or a square
+        when None.
+    title : str, default=None
+        Figure title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    n_components = int(getattr(vae, "n_components"))
+    if not isinstance(n, Integral) or n < 2:
+        raise ValueError(f"n must be an integer >= 2; got {n!r}.")
+    dims = tuple(int(d) for d in dims)
+    if len(dims) != 2 or dims[0] == dims[1] or not all(0 <= d < n_components for d in dims):
+        raise ValueError(f"dims must be two distinct latent dimensions in "
+                         f"[0, {n_components}); got {dims!r}.")
+    if extent is None:
+        from scipy.stats import norm
+
+        values = norm.ppf(np.linspace(0.05, 0.95, n))
+    else:
+        values = np.linspace(float(extent[0]), float(extent[1]), n)
+    # Row r (top to bottom) has decreasing y; column c increasing x.
+    Z = np.zeros((n * n, n_components), dtype=np.float32)
+    for r, y_val in enumerate(values[::-1]):
+        for c, x_val in enumerate(values):
+            Z[r * n + c, dims[0]] = x_val
+            Z[r * n + c, dims[1]] = y_val
+    decoded = np.asarray(vae.inverse_transform(Z))
+    shape = _image_shape(image_shape, decoded.shape[1], vae)
+    images = _as_images(decoded, shape)
+    vmin, vmax = _value_range(images)
+    fig, ax = plt.subplots(figsize=(7, 7))
+    mosaic = _mosaic(images, n, n)
+    lo, hi = values[0], values[-1]
+    step = (hi - lo) / (n - 1)
+    ext = (lo - step / 2, hi + step / 2, lo - step / 2, hi + step / 2)
+    if mosaic.ndim == 3:
+        ax.imshow(np.clip((mosaic - vmin) / max(vmax - vmin, 1e-12), 0, 1), extent=ext)
+    else:
+        ax.imshow(mosaic, cmap="gray", vmin=vmin, vmax=vmax, extent=ext)
+    ax.set_xlabel(f"z[{dims[0]}]")
+    ax.set_ylabel(f"z[{dims[1]}]")
+    rest = "" if n_components == 2 else " (other dimensions at 0)"
+    ax.set_title(title or f"decoded latent grid{rest}")
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------- history
+def _history(obj):
+    history = getattr(obj, "history_", obj)
+    history = list(history) if isinstance(history, (list, tuple)) else []
+    if not history or not all(isinstance(h, Mapping) for h in history):
+        raise ValueError("expected a fitted estimator with history_ or a list of "
+                         "per-epoch dicts.")
+    return history
+
+
+def _draw_history(ax, history, name, log):
+    epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    for key, style in (("train_loss", "-"), ("valid_loss", "--")):
+        values = [h.get(key) for h in history]
+        if all(v is None for v in values):
+            continue
+        values = [np.nan if v is None else float(v) for v in values]
+        ax.plot(epochs, values, style, marker="o", ms=3, label=key.replace("_", " "))
+        if key == "valid_loss":
+            best = int(np.nanargmin(values))
+            ax.plot(epochs[best], values[best], "*", ms=12, color="C1",
+                    label=f"best (epoch {epochs[best]})")
+    if log:
+        ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(name)
+    ax.legend(fontsize=8)
+
+
+def plot_history(estimator, *, log=False, ax=None, title=None):
+    """Training and validation loss per epoch.
+
+    Parameters
+    ----------
+    estimator : fitted estimator, list of dict, or mapping of str to those
+        Anything with ``history_`` (one dict per epoch with ``train_loss``
+        and, with early stopping, ``valid_loss``), the list itself, or a
+        mapping ``{name: estimator}`` drawn as one panel per model (losses
+        of different models need not share a scale).
+    log : bool, default=False
+        Logarithmic loss axis.
+    ax : matplotlib Axes, default=None
+        Axes to draw in (single history only); a new figure when None.
+    title : str, default=None
+        Panel title (single history) or figure title (mapping).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    if isinstance(estimator, Mapping):
+        items = [(str(k), _history(v)) for k, v in estimator.items()]
+        if not items:
+            raise ValueError("no history to plot.")
+        if ax is not None:
+            raise ValueError("ax can only be given with a single history.")
+        fig, axes = plt.subplots(1, len(items), figsize=(4.2 * len(items), 3.4),
+                                 squeeze=False)
+        for panel, (name, history) in zip(axes[0], items):
+            _draw_history(panel, history, name, log)
+        if title:
+            fig.suptitle(title)
+    else:
+        history = _history(estimator)
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        else:
+            fig = ax.figure
+        _draw_history(ax, history, title or f"{type(estimator).__name__} training", log)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------- robustness
+def _records(report):
+    if hasattr(report, "to_dict") and hasattr(report, "columns"):  # pandas DataFrame
+        if any(name is not None for name in report.index.names):
+            report = report.reset_index()  # e.g. indexed by (kind, level)
+        return report.to_dict("records")
+    if isinstance(report, Mapping):
+        keys = list(report)
+        n = len(report[keys[0]]) if keys else 0
+        return [{k: report[k][i] for k in keys} for i in range(n)]
+    return [dict(r) for r in report]
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) \
+        and not isinstance(value, bool)
+
+
+def plot_robustness(report, metrics=None, *, x="level", by="kind", title=None):
+    """Error or accuracy against noise level, one line per noise kind.
+
+    Parameters
+    ----------
+    report : DataFrame, list of dict, or dict of lists
+        One record per (noise kind, level[, other settings]) with column
+        ``by`` (default ``"kind"``), column ``x`` (default ``"level"``) and
+        numeric metric columns (e.g. ``"mse"``, ``"accuracy"``). Other
+        non-numeric columns (e.g. ``"model"`` or ``"input"``) split the
+        lines further (drawn with different line styles).
+    metrics : str or list of str, default=None
+        Metric columns to draw, one panel each; None draws every numeric
+        column other than ``x``.
+    x : str, default="level"
+        Column on the x axis.
+    by : str, default="kind"
+        Column whose values get one colour each.
+    title : str, default=None
+        Figure title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skae.plotting import plot_robustness
+    >>> report = [{"kind": k, "level": l, "mse": l * s}
+    ...           for k, s in [("gaussian", 1.0), ("mask", 0.5)]
+    ...           for l in (0.0, 0.1, 0.2)]
+    >>> fig = plot_robustness(report)
+    >>> fig.axes[0].get_ylabel()
+    'mse'
+    """
+    records = _records(report)
+    if not records:
+        raise ValueError("the robustness report is empty.")
+    columns = list(records[0])
+    for col in (x, by):
+        if col not in columns:
+            raise ValueError(f"the report has no {col!r} column; columns: {columns}.")
+    numeric = [c for c in columns
+               if c not in (x, by) and all(_is_number(r.get(c)) for r in records)]
+    if metrics is None:
+        metrics = numeric
+    elif isinstance(metrics, str):
+        metrics = [metrics]
+    missing = [m for m in metrics if m not in columns]
+    if missing or not metrics:
+        raise ValueError(f"no metric column to plot (asked {missing or metrics}); "
+                         f"numeric columns: {numeric}.")
+    extra = [c for c in columns if c not in (x, by) and c not in numeric]
+    kinds = list(dict.fromkeys(r[by] for r in records))
+    groups = list(dict.fromkeys(tuple(r[c] for c in extra) for r in records))
+    styles = ["-", "--", ":", "-."]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.9),
+                             squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for k, kind in enumerate(kinds):
+            for g, group in enumerate(groups):
+                pts = sorted((float(r[x]), float(r[metric])) for r in records
+                             if r[by] == kind and tuple(r[c] for c in extra) == group
+                             and r.get(metric) is not None)
+                if not pts:
+                    continue
+                xs, ys = zip(*pts)
+                ax.plot(xs, ys, styles[g % len(styles)], marker="o", ms=3,
+                        color=f"C{k % 10}")
+        ax.set_xlabel(x.replace("_", " "))
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    handles = [Line2D([], [], color=f"C{k % 10}", marker="o", label=str(kind))
+               for k, kind in enumerate(kinds)]
+    if len(groups) > 1:
+        handles += [Line2D([], [], color="k", ls=styles[g % len(styles)],
+                           label=", ".join(str(v) for v in group))
+                    for g, group in enumerate(groups)]
+    axes[0, -1].legend(handles=handles, fontsize=8, loc="best")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
