@@ -11,11 +11,13 @@ The public API is flat::
 
 from ._autoencoder import AutoencoderTransformer
 from ._persistence import load, save
+from ._vae import VAETransformer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AutoencoderTransformer",
+    "VAETransformer",
     "save",
     "load",
     "__version__",

@@ -201,6 +201,10 @@ def _callbacks(est, with_validation):
         callbacks.append(("early_stopping", EarlyStopping(
             monitor="valid_loss", patience=est.patience, threshold=est.tol,
             threshold_mode="rel", lower_is_better=True, load_best=True)))
+    # callbacks an estimator needs for itself (e.g. a VAE's KL warm-up); they
+    # are rebuilt from the parameters, so they also come back after skae.load
+    hook = getattr(est, "_training_callbacks", None)
+    callbacks.extend(hook() if hook is not None else [])
     for i, cb in enumerate(copy.deepcopy(est.callbacks) or []):
         callbacks.append(cb if isinstance(cb, tuple) else (f"user_{i}", cb))
     return callbacks

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, VAETransformer
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, random_state=0)
 
@@ -44,6 +44,10 @@ def _expected_failed_checks(estimator):
         AutoencoderTransformer(n_components=3, early_stopping=False, dropout=0.1,
                                loss="mse", **FAST),
         AutoencoderTransformer(n_components=2, architecture="conv", **FAST),
+        VAETransformer(n_components=2, **FAST),
+        VAETransformer(n_components=2, early_stopping=False, loss="mse", beta=0.5,
+                       kl_warmup_epochs=2, **FAST),
+        VAETransformer(n_components=2, architecture="conv", **FAST),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

@@ -1,0 +1,278 @@
+"""VAETransformer: a variational autoencoder that is a transformer and a generator."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseAutoencoder
+from ._modules import build_encoder_decoder
+from ._training import derive_seed, predict_batches
+from ._vae_modules import (GaussianEncoder, KLWarmup, VAELoss, VAEModule,
+                           elbo_per_sample)
+
+
+class VAETransformer(BaseAutoencoder):
+    """Variational autoencoder as a scikit-learn transformer (dense or conv).
+
+    The encoder gives the mean and log-variance of a diagonal Gaussian
+    posterior ``q(z | x)``; training samples ``z`` with the reparameterization
+    trick and minimises the negative ELBO, ``recon + beta * KL(q(z | x) ||
+    N(0, I))`` per sample (reconstruction summed over features, mean over the
+    batch). ``transform`` returns the posterior mean (deterministic), so the
+    estimator slots into a ``Pipeline`` like :class:`~sklearn.decomposition.PCA`;
+    :meth:`sample` generates new data from the prior; :meth:`score` is the mean
+    ELBO in nats, so ``GridSearchCV`` works without a scorer.
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Size of the latent code.
+    architecture : {"dense", "conv"}, default="dense"
+        ``"dense"``: a multilayer perceptron and its mirror. ``"conv"``:
+        stride-2 convolution blocks (any image size) and transposed
+        convolutions back.
+    hidden_layer_sizes : tuple of int, default=None
+        Dense: widths of the encoder's hidden layers (the decoder mirrors
+        them); default ``(512, 256)``. Conv: channels of each stride-2 block;
+        default ``(32, 64)``.
+    image_shape : tuple, default=None
+        ``(C, H, W)`` or ``(H, W)`` of the flattened images in X. Conv infers a
+        square single-channel image when None; dense ignores it.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "tanh", \
+"sigmoid"}, default="relu"
+        Hidden-layer activation.
+    dropout : float in [0, 1), default=0.0
+        Dropout after each hidden activation.
+    output_activation : {"auto", "sigmoid", "identity"}, default="auto"
+        ``"auto"``: sigmoid when the training X lies in [0, 1], else identity.
+    loss : {"auto", "mse", "bce"}, default="auto"
+        Reconstruction likelihood. ``"bce"``: independent Bernoulli per
+        feature, ``log p(x | z) = sum(x * log x_hat + (1 - x) * log(1 - x_hat))``
+        with ``x_hat = sigmoid(logits)`` (a proper likelihood for binary data;
+        for grey levels in [0, 1] it is the usual cross-entropy, not a
+        normalised density). ``"mse"``: unit-variance Gaussian around the
+        output, ``log p(x | z) = -0.5 * sum((x - x_hat) ** 2) - 0.5 * d *
+        log(2 pi)`` (suits standardised features; for data in [0, 1] its KL
+        term dominates, prefer bce there). ``"auto"``: bce when the training
+        X lies in [0, 1] (it implies a sigmoid output), else mse.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimizer.
+    batch_size : int, default=128
+    max_epochs : int, default=30
+        Maximum number of passes over the training data.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of X and stop when the validation loss
+        has not improved by a relative ``tol`` for ``patience`` epochs, then
+        restore the best weights. The validation loss is the negative ELBO at
+        the full ``beta`` (warm-up does not apply to it), computed as
+        :meth:`score_samples` does: decoder at the posterior mean, analytic KL.
+    validation_fraction : float in (0, 1), default=0.1
+    patience : int, default=5
+    tol : float, default=1e-4
+        Relative improvement of the validation loss that counts as progress.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Drives all randomness: weights, shuffling, the validation split,
+        dropout and the reparameterization noise. The same int gives the same
+        model on CPU.
+    verbose : int, default=0
+        ``1`` prints skorch's per-epoch table.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks (copied at fit, so the list is never modified).
+    beta : float >= 0, default=1.0
+        Weight of the KL term in the training loss (``beta > 1``: a beta-VAE
+        with a more regular latent space, ``beta < 1``: sharper
+        reconstructions). :meth:`score` always uses weight 1.
+    kl_warmup_epochs : int >= 0, default=0
+        KL warm-up: in epoch ``e`` (1-based, counted over ``fit`` and later
+        ``partial_fit`` calls) the KL weight is ``beta * min(1, (e - 1) /
+        kl_warmup_epochs)``, a linear ramp from 0 that reaches ``beta`` at
+        epoch ``kl_warmup_epochs + 1``. 0 disables it.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net.
+    encoder_ : torch.nn.Module
+        The trained encoder; calling it returns the posterior mean, its
+        ``stats(x)`` method the mean and log-variance.
+    decoder_ : torch.nn.Module
+        The trained decoder (returns logits when the output is a sigmoid).
+    history_ : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (with
+        early stopping), ``dur`` (seconds), the per-sample means of the two
+        loss terms ``train_recon``, ``train_kl``, ``valid_recon``,
+        ``valid_kl`` (nats), and ``kl_weight`` (the KL weight of that epoch).
+    n_iter_ : int
+        Number of epochs trained.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Feature names, when X was a DataFrame with string column names.
+    loss_, output_activation_ : str
+        The resolved loss and output activation.
+    image_shape_ : tuple or None
+        ``(C, H, W)`` used by the conv architecture.
+
+    See Also
+    --------
+    AutoencoderTransformer : deterministic autoencoder.
+    DenoisingAE : trains on corrupted input to reconstruct the clean one.
+    sklearn.decomposition.PCA : the linear counterpart.
+
+    Examples
+    --------
+    >>> from skae import VAETransformer
+    >>> from skae.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> vae = VAETransformer(n_components=4, max_epochs=5, random_state=0).fit(X)
+    >>> vae.transform(X).shape
+    (1797, 4)
+    >>> vae.sample(3, random_state=0).shape
+    (3, 64)
+    >>> sorted(k for k in vae.history_[-1] if k.endswith(("recon", "kl")))
+    ['train_kl', 'train_recon', 'valid_kl', 'valid_recon']
+    >>> bool(vae.score(X) < 0)  # mean ELBO in nats (higher is better)
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseAutoencoder._parameter_constraints,
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, n_components=32, *, architecture="dense", hidden_layer_sizes=None,
+                 image_shape=None, activation="relu", dropout=0.0, output_activation="auto",
+                 loss="auto", optimizer="adam", lr=1e-3, weight_decay=0.0, batch_size=128,
+                 max_epochs=30, early_stopping=True, validation_fraction=0.1, patience=5,
+                 tol=1e-4, device="auto", random_state=None, verbose=0, callbacks=None,
+                 beta=1.0, kl_warmup_epochs=0):
+        self.n_components = n_components
+        self.architecture = architecture
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.image_shape = image_shape
+        self.activation = activation
+        self.dropout = dropout
+        self.output_activation = output_activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+
+    # ------------------------------------------------------------ hooks
+    def _build(self, n_features):
+        body, decoder = build_encoder_decoder(
+            self.architecture, n_features, self.n_components, self.hidden_layer_sizes_,
+            self.image_shape_, self.activation, self.dropout,
+            encoder_out=2 * self.n_components)
+        module = VAEModule(GaussianEncoder(body, self.n_components), decoder)
+        return module, VAELoss(self.loss_, self.output_activation_, float(self.beta))
+
+    def _training_callbacks(self):
+        return [("kl_warmup", KLWarmup(self.kl_warmup_epochs))]
+
+    # ------------------------------------------------------------ generation
+    def sample(self, n_samples=1, random_state=None):
+        """Generate new data: decode ``z ~ N(0, I)`` drawn from the prior.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seeds a private torch generator (the global RNGs are left
+            untouched); the same int gives the same samples.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_), dtype float32
+            Decoded samples (the decoder's output, e.g. pixel intensities in
+            [0, 1] with a sigmoid output), in the network's float32 precision.
+            These are the means of ``p(x | z)``, not draws from it.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) \
+                or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        generator = torch.Generator().manual_seed(derive_seed(random_state))
+        z = torch.randn(int(n_samples), self.n_components, generator=generator).numpy()
+        self._eval()
+        return predict_batches(self._decode_tensor, z, self.n_features_in_, self._device(),
+                               np.float32)
+
+    # ------------------------------------------------------------ scoring
+    def _elbo_outputs(self, x):
+        mean, logvar = self.encoder_.stats(x)
+        return torch.cat([self.decoder_(mean), mean, logvar], dim=1)
+
+    def score_samples(self, X):
+        """Per-sample evidence lower bound (ELBO), in nats; higher is better.
+
+        ``log p(x | z = mean) - KL(q(z | x) || N(0, I))``: the reconstruction
+        log-likelihood of the ``loss_`` model (Bernoulli for bce, unit-variance
+        Gaussian for mse; see ``loss``) at the posterior mean, plus the
+        analytic KL, always with weight 1 whatever ``beta`` (so models trained
+        with different ``beta`` are compared on the same quantity).
+        Deterministic; computed batch by batch, reductions in float64.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        elbo : ndarray of shape (n_samples,), dtype float64
+            ELBO of each sample in nats (low values flag unusual samples).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._eval()
+        n_features, kind, out_act = self.n_features_in_, self.loss_, self.output_activation_
+
+        def elbo(outputs, X_batch):
+            return elbo_per_sample(outputs, X_batch, n_features, kind, out_act)
+
+        return predict_batches(self._elbo_outputs, X, None, self._device(), np.float64,
+                               reduce=elbo)
+
+    def score(self, X, y=None):
+        """Mean ELBO per sample in nats (higher is better), with beta = 1.
+
+        This is what ``GridSearchCV`` maximises when no scorer is given; see
+        :meth:`score_samples`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            ``mean(score_samples(X))``.
+        """
+        return float(np.mean(self.score_samples(X)))
