@@ -471,6 +471,8 @@ def plot_history(estimator, *, log=False, ax=None, title=None):
 
 # ----------------------------------------------------------------- robustness
 def _records(report):
+    if hasattr(report, "rows") and not callable(report.rows):  # RobustnessReport
+        return [dict(r) for r in report.rows]
     if hasattr(report, "to_dict") and hasattr(report, "columns"):  # pandas DataFrame
         if any(name is not None for name in report.index.names):
             report = report.reset_index()  # e.g. indexed by (kind, level)
@@ -487,24 +489,59 @@ def _is_number(value):
         and not isinstance(value, bool)
 
 
-def plot_robustness(report, metrics=None, *, x="level", by="kind", title=None):
-    """Error or accuracy against noise level, one line per noise kind.
+def _panels(metrics, numeric):
+    """Metric columns grouped into panels: ``mse_a, mse_b, acc_a`` -> 2 panels."""
+    if metrics is None:
+        families = {}
+        for col in numeric:
+            prefix = col.split("_", 1)[0] if "_" in col else col
+            families.setdefault(prefix, []).append(col)
+        return [(prefix if len(cols) > 1 else cols[0], cols)
+                for prefix, cols in families.items()]
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    panels = []
+    for m in metrics:
+        cols = [m] if isinstance(m, str) else list(m)
+        panels.append((cols[0] if len(cols) == 1 else ", ".join(cols), cols))
+    return panels
+
+
+_YLABELS = {"mse": "MSE vs clean X", "acc": "accuracy"}
+
+
+def plot_robustness(report, metrics=None, *, x="level", by="kind", clean="clean",
+                    ax=None, title=None):
+    """Error or accuracy against noise level, one colour per noise kind.
 
     Parameters
     ----------
-    report : DataFrame, list of dict, or dict of lists
-        One record per (noise kind, level[, other settings]) with column
-        ``by`` (default ``"kind"``), column ``x`` (default ``"level"``) and
-        numeric metric columns (e.g. ``"mse"``, ``"accuracy"``). Other
-        non-numeric columns (e.g. ``"model"`` or ``"input"``) split the
-        lines further (drawn with different line styles).
-    metrics : str or list of str, default=None
-        Metric columns to draw, one panel each; None draws every numeric
-        column other than ``x``.
+    report : RobustnessReport, DataFrame, list of dict, or dict of lists
+        One record per noise setting with column ``by`` (default
+        ``"kind"``), column ``x`` (default ``"level"``) and numeric metric
+        columns (e.g. ``"mse"``, ``"accuracy"``). A
+        :class:`skae.evaluation.RobustnessReport` (its ``rows``) works as is.
+        A record whose ``by`` is ``clean`` (default ``"clean"``) is the
+        uncorrupted baseline: it becomes every kind's point at level 0.
+        Other non-numeric columns that take several values for one
+        (kind, level) (e.g. ``"model"``) split the lines further (line
+        styles); columns that only label a row (e.g. ``"noise"``) are
+        ignored.
+    metrics : str or list of (str or list of str), default=None
+        Metric columns, one panel each; a list inside the list puts several
+        columns in one panel (line styles). None draws every numeric column
+        other than ``x``, columns sharing a prefix before ``_`` together
+        (``mse_noisy`` and ``mse_denoised`` in one panel, ``acc_*`` in
+        another).
     x : str, default="level"
-        Column on the x axis.
+        Column on the x axis. Non-numeric values (e.g. lists of levels) are
+        placed at equal steps and labelled.
     by : str, default="kind"
         Column whose values get one colour each.
+    clean : str or None, default="clean"
+        Value of ``by`` that marks the clean baseline row.
+    ax : matplotlib Axes or sequence of Axes, default=None
+        One Axes per panel; a new figure when None.
     title : str, default=None
         Figure title.
 
@@ -531,43 +568,91 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", title=None):
     for col in (x, by):
         if col not in columns:
             raise ValueError(f"the report has no {col!r} column; columns: {columns}.")
-    numeric = [c for c in columns
-               if c not in (x, by) and all(_is_number(r.get(c)) for r in records)]
-    if metrics is None:
-        metrics = numeric
-    elif isinstance(metrics, str):
-        metrics = [metrics]
-    missing = [m for m in metrics if m not in columns]
-    if missing or not metrics:
+    numeric = [c for c in columns if c not in (x, by)
+               and all(_is_number(r.get(c)) or r.get(c) is None for r in records)
+               and any(_is_number(r.get(c)) for r in records)]
+    panels = _panels(metrics, numeric)
+    missing = [c for _, cols in panels for c in cols if c not in columns]
+    if missing or not panels:
         raise ValueError(f"no metric column to plot (asked {missing or metrics}); "
                          f"numeric columns: {numeric}.")
-    extra = [c for c in columns if c not in (x, by) and c not in numeric]
+    baseline = [r for r in records if clean is not None and r[by] == clean]
+    records = [r for r in records if clean is None or r[by] != clean]
     kinds = list(dict.fromkeys(r[by] for r in records))
+    if not kinds:
+        raise ValueError("the report has no noisy rows (only the clean baseline).")
+
+    def key(r):
+        value = r[x]
+        return value if _is_number(value) else str(value)
+
+    others = [c for c in columns if c not in (x, by) and c not in numeric]
+    extra = [c for c in others
+             if len({(r[by], key(r), str(r[c])) for r in records})
+             > len({(r[by], key(r)) for r in records})]
     groups = list(dict.fromkeys(tuple(r[c] for c in extra) for r in records))
+    if baseline and extra:  # the baseline of each group
+        base_of = {tuple(b[c] for c in extra): b for b in baseline}
+    else:
+        base_of = {g: baseline[0] for g in groups} if baseline else {}
+    xs_all = [r[x] for r in records]
+    categorical = not all(_is_number(v) for v in xs_all)
+    positions = {}
+    if categorical:
+        labels = ([str(baseline[0][x])] if baseline else []) \
+            + list(dict.fromkeys(str(v) for v in xs_all))
+        positions = {lab: i for i, lab in enumerate(dict.fromkeys(labels))}
+
+    def xpos(value):
+        return positions[str(value)] if categorical else float(value)
+
+    if ax is None:
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.9),
+                                 squeeze=False)
+        axes = list(axes[0])
+    else:
+        axes = list(np.atleast_1d(ax))
+        if len(axes) != len(panels):
+            raise ValueError(f"ax has {len(axes)} Axes for {len(panels)} panels "
+                             f"({[name for name, _ in panels]}).")
+        fig = axes[0].figure
     styles = ["-", "--", ":", "-."]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.9),
-                             squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    style_keys = []
+    for panel_ax, (name, cols) in zip(axes, panels):
         for k, kind in enumerate(kinds):
             for g, group in enumerate(groups):
-                pts = sorted((float(r[x]), float(r[metric])) for r in records
-                             if r[by] == kind and tuple(r[c] for c in extra) == group
-                             and r.get(metric) is not None)
-                if not pts:
-                    continue
-                xs, ys = zip(*pts)
-                ax.plot(xs, ys, styles[g % len(styles)], marker="o", ms=3,
-                        color=f"C{k % 10}")
-        ax.set_xlabel(x.replace("_", " "))
-        ax.set_ylabel(metric)
-        ax.grid(alpha=0.3)
+                rows = [r for r in records
+                        if r[by] == kind and tuple(r[c] for c in extra) == group]
+                if group in base_of:
+                    rows = [base_of[group]] + rows
+                for m, col in enumerate(cols):
+                    pts = sorted((xpos(r[x]), float(r[col])) for r in rows
+                                 if _is_number(r.get(col)))
+                    if not pts:
+                        continue
+                    # same suffix, same style in every panel (mse_noisy, acc_noisy)
+                    suffix = col.split("_", 1)[1] if "_" in col else col
+                    style_key = (group, suffix if len(cols) > 1 else None)
+                    if style_key not in style_keys:
+                        style_keys.append(style_key)
+                    xs, ys = zip(*pts)
+                    panel_ax.plot(xs, ys, styles[style_keys.index(style_key) % 4],
+                                  marker="o", ms=3, color=f"C{k % 10}")
+        if categorical:
+            panel_ax.set_xticks(list(positions.values()), list(positions), rotation=30,
+                                fontsize=7)
+        panel_ax.set_xlabel(x.replace("_", " "))
+        panel_ax.set_ylabel(_YLABELS.get(name, name) if len(cols) > 1 else name)
+        panel_ax.grid(alpha=0.3)
     handles = [Line2D([], [], color=f"C{k % 10}", marker="o", label=str(kind))
                for k, kind in enumerate(kinds)]
-    if len(groups) > 1:
-        handles += [Line2D([], [], color="k", ls=styles[g % len(styles)],
-                           label=", ".join(str(v) for v in group))
-                    for g, group in enumerate(groups)]
-    axes[0, -1].legend(handles=handles, fontsize=8, loc="best")
+    if len(style_keys) > 1:
+        for i, (group, col) in enumerate(style_keys):
+            label = ", ".join(str(v) for v in group)
+            if col is not None:
+                label = f"{label}: {col}" if label else col
+            handles.append(Line2D([], [], color="k", ls=styles[i % 4], label=label))
+    axes[-1].legend(handles=handles, fontsize=8, loc="best")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -198,6 +198,40 @@ def test_robustness_records_and_frame(tmp_path):
     assert len(fig.axes[0].lines) == 3
 
 
+def test_robustness_report_object(tmp_path):
+    from skae import DenoisingAE
+    from skae.evaluation import robustness_report
+
+    X, y = load_digits(return_X_y=True)
+    from sklearn.linear_model import LogisticRegression
+
+    dae = DenoisingAE(n_components=8, **SMALL).fit(X[:300])
+    clf = LogisticRegression(max_iter=200).fit(X[:300], y[:300])
+    noises = [("gaussian", 0.1), ("gaussian", 0.3), ("mask", 0.2), ("mask", 0.5)]
+    report = robustness_report({"DAE": dae}, X[300:500], noises=noises, y=y[300:500],
+                               classifier=clf)
+    fig = plot_robustness(report)
+    assert [ax.get_ylabel() for ax in fig.axes] == ["MSE vs clean X", "accuracy"]
+    # 2 kinds x (noisy, DAE) per panel, each starting at the clean row (level 0)
+    lines = fig.axes[0].lines
+    assert len(lines) == 4 and list(lines[0].get_xdata()) == [0.0, 0.1, 0.3]
+    assert lines[0].get_ydata()[0] == report.rows[0]["mse_noisy"] == 0.0
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert legend == ["gaussian", "mask", "noisy", "DAE"]
+    save(fig, tmp_path, "robustness_report")
+    fig, axes = plt.subplots(1, 2)
+    assert report.plot(ax=axes) is fig
+    with pytest.raises(ValueError, match="2 panels"):
+        plot_robustness(report, ax=axes[0])
+
+
+def test_robustness_categorical_levels():
+    records = [{"kind": "gaussian", "level": [0.0, 0.2], "mse": 0.1},
+               {"kind": "gaussian", "level": 0.2, "mse": 0.2}]
+    fig = plot_robustness(records)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["[0.0, 0.2]", "0.2"]
+
+
 def test_robustness_errors():
     with pytest.raises(ValueError, match="empty"):
         plot_robustness([])
