@@ -1,0 +1,91 @@
+"""Reconstruction quality: PCA vs dense AE vs conv AE on Fashion-MNIST.
+
+Each model is fitted on the 60k training images and evaluated on the 10k test
+images at n_components 2, 8 and 32:
+
+* test MSE: mean squared error of ``inverse_transform(transform(X_test))``;
+* probe accuracy: a LogisticRegression (on standardised codes) trained on the
+  training codes, scored on the test codes;
+* fit time in seconds.
+
+skae models use their defaults (only ``n_components``, ``architecture`` and
+``random_state`` are set) unless ``--max-epochs`` says otherwise.
+
+Usage::
+
+    python benchmarks/bench_quality.py                       # everything
+    python benchmarks/bench_quality.py --models dense --ks 32
+    python benchmarks/bench_quality.py --quick               # smoke run on digits
+"""
+
+import argparse
+import platform
+import time
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skae import AutoencoderTransformer
+from skae.datasets import load_digits, load_fashion_mnist
+
+
+def make_model(kind, k, max_epochs):
+    if kind == "pca":
+        return PCA(n_components=k, random_state=0)
+    extra = {} if max_epochs is None else {"max_epochs": max_epochs}
+    return AutoencoderTransformer(n_components=k, architecture=kind, random_state=0, **extra)
+
+
+def probe_accuracy(Z_train, y_train, Z_test, y_test):
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    return clf.fit(Z_train, y_train).score(Z_test, y_test)
+
+
+def evaluate(kind, k, data, max_epochs):
+    X_train, y_train, X_test, y_test = data
+    model = make_model(kind, k, max_epochs)
+    start = time.perf_counter()
+    model.fit(X_train)
+    fit_time = time.perf_counter() - start
+    Z_test = model.transform(X_test)
+    rec = model.inverse_transform(Z_test)
+    mse = float(np.mean((rec.astype(np.float64) - X_test) ** 2))
+    acc = probe_accuracy(model.transform(X_train), y_train, Z_test, y_test)
+    epochs = getattr(model, "n_iter_", "")
+    return dict(model=kind, k=k, mse=mse, acc=acc, fit=fit_time, epochs=epochs)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="pca,dense,conv")
+    parser.add_argument("--ks", default="2,8,32")
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="digits, 2 epochs")
+    args = parser.parse_args(argv)
+
+    if args.quick:
+        X, y = load_digits(return_X_y=True)
+        data = (X[:1400], y[:1400], X[1400:], y[1400:])
+        args.max_epochs = 2
+    else:
+        X_train, y_train = load_fashion_mnist("train", return_X_y=True)
+        X_test, y_test = load_fashion_mnist("test", return_X_y=True)
+        data = (X_train, y_train, X_test, y_test)
+
+    print(f"machine: {platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; train {len(data[0])}, test {len(data[2])}\n")
+    print("| model | n_components | test MSE | probe accuracy | fit time (s) | epochs |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for k in [int(v) for v in args.ks.split(",")]:
+        for kind in args.models.split(","):
+            r = evaluate(kind, k, data, args.max_epochs)
+            print(f"| {r['model']} | {r['k']} | {r['mse']:.4f} | {r['acc']:.3f} | "
+                  f"{r['fit']:.0f} | {r['epochs']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
