@@ -1,0 +1,302 @@
+"""DenoisingAE: an autoencoder trained to reconstruct clean X from corrupted X."""
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from ._base import BaseAutoencoder
+from ._noise import KINDS, NoiseInjector, check_levels, check_occlusion_shape
+
+
+class DenoisingAE(BaseAutoencoder):
+    """Denoising autoencoder: learns to map corrupted X back to clean X.
+
+    Every training batch of every epoch is corrupted with fresh noise (the
+    :class:`NoiseInjector` code) while the loss compares the reconstruction
+    with the clean batch. ``transform`` encodes X as given (no noise added);
+    with ``output="reconstruction"`` it returns the denoised X instead, so the
+    estimator can be the denoising step in front of a classifier in a
+    :class:`~sklearn.pipeline.Pipeline`. ``denoise`` always returns the
+    denoised X.
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Size of the latent code (as in PCA).
+    architecture : {"dense", "conv"}, default="dense"
+        ``"dense"``: a multilayer perceptron and its mirror. ``"conv"``:
+        stride-2 convolution blocks (any image size) and transposed
+        convolutions back.
+    hidden_layer_sizes : tuple of int, default=None
+        Dense: widths of the encoder's hidden layers (the decoder mirrors
+        them); default ``(512, 256)``. Conv: channels of each stride-2 block;
+        default ``(32, 64)``.
+    image_shape : tuple, default=None
+        ``(C, H, W)`` or ``(H, W)`` of the flattened images in X. Conv infers a
+        square single-channel image when None; dense ignores it, except that
+        occlusion noise needs it.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "tanh", \
+"sigmoid"}, default="relu"
+        Hidden-layer activation.
+    dropout : float in [0, 1), default=0.0
+        Dropout after each hidden activation.
+    output_activation : {"auto", "sigmoid", "identity"}, default="auto"
+        ``"auto"``: sigmoid when the training X lies in [0, 1], else identity.
+    loss : {"auto", "mse", "bce"}, default="auto"
+        ``"auto"``: binary cross-entropy when the training X lies in [0, 1]
+        (it implies a sigmoid output), else mean squared error.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimizer.
+    batch_size : int, default=128
+    max_epochs : int, default=30
+        Maximum number of passes over the training data.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of X, stop when the validation loss has
+        not improved by a relative ``tol`` for ``patience`` epochs, and restore
+        the best weights. The validation inputs are corrupted once (a fixed
+        noisy copy) and compared with their clean version.
+    validation_fraction : float in (0, 1), default=0.1
+    patience : int, default=5
+    tol : float, default=1e-4
+        Relative improvement of the validation loss that counts as progress.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Drives all randomness: weights, shuffling, the validation split,
+        dropout and the training noise. The same int gives the same model on
+        CPU.
+    verbose : int, default=0
+        ``1`` prints skorch's per-epoch table.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks (copied at fit, so the list is never modified).
+    noise : {"gaussian", "uniform", "salt_and_pepper", "occlusion", "flip", \
+"mask"} or NoiseInjector, default="gaussian"
+        The corruption applied to training batches. A kind name is corrupted
+        at ``noise_level`` and clipped to the range of the training X (for
+        images in [0, 1]: to [0, 1]). A :class:`NoiseInjector` is used with
+        its own ``kind``, ``level``, ``clip``, ``patch_size`` and
+        ``image_shape`` (it is cloned, never modified; its ``random_state`` is
+        not used: this estimator's ``random_state`` drives the noise), and
+        ``noise_level`` is then ignored. Occlusion takes its image shape from
+        the injector, else from ``image_shape`` (or the square image that
+        conv infers).
+    noise_level : float or list of float, default=0.2
+        Strength of a noise given by name (see :class:`NoiseInjector`'s
+        ``level``). A list gives each training sample one of its levels drawn
+        at random, 0 meaning clean: ``[0.0, 0.1, 0.3]`` trains on clean input
+        and two noise levels at once, which keeps clean inputs well
+        reconstructed and widens the range of noise the model undoes. The
+        default 0.2 is a moderate Gaussian noise for data in [0, 1].
+    output : {"latent", "reconstruction"}, default="latent"
+        What ``transform`` returns: the latent codes of X, or the denoised X
+        (then ``get_feature_names_out`` gives the input feature names and
+        ``inverse_transform`` is the identity).
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net.
+    encoder_, decoder_ : torch.nn.Module
+        The trained halves of the network.
+    noise_ : NoiseInjector
+        The corruption used in training (levels, clip and shape resolved).
+    history_ : list of dict
+        One dict per epoch with ``epoch``, ``train_loss``, ``valid_loss`` (with
+        early stopping) and ``dur`` (seconds). ``train_loss`` is measured on
+        noisy input, so it is higher than a plain autoencoder's.
+    n_iter_ : int
+        Number of epochs trained.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Feature names, when X was a DataFrame with string column names.
+    loss_, output_activation_ : str
+        The resolved loss and output activation.
+    image_shape_ : tuple or None
+        ``(C, H, W)`` used by the conv architecture (and occlusion).
+
+    See Also
+    --------
+    AutoencoderTransformer : the plain autoencoder.
+    NoiseInjector : the corruption, as a transformer.
+    skae.evaluation.robustness_report : errors and accuracies under noise.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skae import DenoisingAE, NoiseInjector
+    >>> from skae.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> dae = DenoisingAE(n_components=16, noise_level=[0.0, 0.2], max_epochs=5,
+    ...                   random_state=0).fit(X)
+    >>> dae.transform(X).shape
+    (1797, 16)
+    >>> X_noisy = NoiseInjector("gaussian", 0.2, clip=(0, 1), random_state=0).transform(X)
+    >>> dae.denoise(X_noisy).shape
+    (1797, 64)
+    >>> pipe = make_pipeline(DenoisingAE(output="reconstruction", max_epochs=2,
+    ...                                  random_state=0),
+    ...                      LogisticRegression(max_iter=200)).fit(X, y)
+    >>> pipe.predict(X_noisy[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        **BaseAutoencoder._parameter_constraints,
+        "noise": [StrOptions(set(KINDS)), NoiseInjector],
+        "noise_level": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "output": [StrOptions({"latent", "reconstruction"})],
+    }
+
+    def __init__(self, n_components=32, *, architecture="dense", hidden_layer_sizes=None,
+                 image_shape=None, activation="relu", dropout=0.0, output_activation="auto",
+                 loss="auto", optimizer="adam", lr=1e-3, weight_decay=0.0, batch_size=128,
+                 max_epochs=30, early_stopping=True, validation_fraction=0.1, patience=5,
+                 tol=1e-4, device="auto", random_state=None, verbose=0, callbacks=None,
+                 noise="gaussian", noise_level=0.2, output="latent"):
+        self.n_components = n_components
+        self.architecture = architecture
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.image_shape = image_shape
+        self.activation = activation
+        self.dropout = dropout
+        self.output_activation = output_activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.noise = noise
+        self.noise_level = noise_level
+        self.output = output
+
+    # ------------------------------------------------------------ noise
+    def _resolve_settings(self, X):
+        super()._resolve_settings(X)
+        low, high = float(np.min(X)), float(np.max(X))
+        if isinstance(self.noise, NoiseInjector):
+            noise = clone(self.noise)
+            noise.set_params(random_state=None)
+        else:
+            noise = NoiseInjector(self.noise, self.noise_level, clip=(low, high))
+        noise._validate_params()
+        check_levels(noise.level, noise.kind)
+        if noise.kind == "occlusion":
+            if noise.image_shape is None:
+                noise.set_params(image_shape=self.image_shape_)
+            check_occlusion_shape(noise.image_shape, noise.patch_size, X.shape[1])
+        self.noise_ = noise
+        self._value_range_ = (low, high)
+
+    def _corruptions(self, seed):
+        """Fresh noise for each training batch; one fixed noisy validation copy."""
+        noise, value_range = self.noise_, getattr(self, "_value_range_", None)
+
+        def corruption(gen_seed):
+            generators = {}  # created on the batches' device at the first call
+
+            def apply(x):
+                if x.device not in generators:
+                    generators[x.device] = torch.Generator(device=x.device).manual_seed(
+                        gen_seed)
+                return noise.corrupt_tensor(x, generators[x.device],
+                                            value_range=value_range)
+
+            return apply
+
+        return corruption(seed + 2), corruption(seed + 3)
+
+    # ------------------------------------------------------------ persistence
+    _FITTED_KEYS = BaseAutoencoder._FITTED_KEYS + ("noise_", "_value_range_")
+
+    # ------------------------------------------------------------ outputs
+    def denoise(self, X):
+        """Return the denoised X (the reconstruction of X).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Possibly noisy data.
+
+        Returns
+        -------
+        X_denoised : ndarray of shape (n_samples, n_features)
+            Denoised data, of X's float dtype.
+        """
+        return self.reconstruct(X)
+
+    def transform(self, X):
+        """Latent codes of X, or the denoised X with ``output="reconstruction"``.
+
+        No noise is added.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode (or denoise).
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_samples, n_components) or (n_samples, n_features)
+            Codes or denoised data, of X's float dtype.
+        """
+        if self.output == "reconstruction":
+            return self.reconstruct(X)
+        return super().transform(X)
+
+    def inverse_transform(self, X):
+        """Decode latent codes; the identity with ``output="reconstruction"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components) or (n_samples, n_features)
+            The output of :meth:`transform`.
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features_in_)
+            Data-space values, of X's float dtype.
+        """
+        if self.output == "reconstruction":
+            check_is_fitted(self)
+            return self._validate_X(X, reset=False).copy()
+        return super().inverse_transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names: ``denoisingae0...`` codes, or X's own names.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names (checked against ``feature_names_in_``).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        if self.output == "reconstruction":
+            return _check_feature_names_in(self, input_features)
+        return super().get_feature_names_out(input_features)
+
+    @property
+    def _n_features_out(self):
+        return self.n_features_in_ if self.output == "reconstruction" else self.n_components

@@ -1,0 +1,121 @@
+"""skae.evaluation: reconstruction errors and the robustness report."""
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+
+from skae import DenoisingAE, NoiseInjector
+from skae.datasets import load_digits
+from skae.evaluation import RobustnessReport, reconstruction_error, robustness_report
+
+X, Y = load_digits(return_X_y=True)
+X, Y = X[:400], Y[:400]
+
+
+@pytest.fixture(scope="module")
+def pca():
+    return PCA(n_components=10, random_state=0).fit(X)
+
+
+@pytest.fixture(scope="module")
+def dae():
+    return DenoisingAE(n_components=4, hidden_layer_sizes=(16,), max_epochs=2,
+                       image_shape=(8, 8), random_state=0).fit(X)
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return LogisticRegression(max_iter=500).fit(X, Y)
+
+
+def test_reconstruction_error(pca, dae):
+    rec = pca.inverse_transform(pca.transform(X))
+    expected = np.mean((rec.astype(np.float64) - X) ** 2, axis=1)
+    np.testing.assert_allclose(reconstruction_error(pca, X, per_sample=True), expected,
+                               rtol=1e-5)
+    assert reconstruction_error(pca, X) == pytest.approx(expected.mean(), rel=1e-5)
+    X_noisy = NoiseInjector("mask", 0.3, random_state=0).transform(X)
+    err = reconstruction_error(dae, X_noisy, X_clean=X)
+    assert err == pytest.approx(np.mean((dae.denoise(X_noisy).astype(float) - X) ** 2))
+    assert reconstruction_error(dae, X) == pytest.approx(-dae.score(X), rel=1e-5)
+    with pytest.raises(ValueError, match="X_clean has shape"):
+        reconstruction_error(pca, X, X_clean=X[:10])
+
+
+def test_report_rows_and_values(pca):
+    noises = [("gaussian", 0.2), ("flip", 0.1, {"clip": (0, 1)}),
+              NoiseInjector("occlusion", 1.0, patch_size=3, image_shape=(8, 8)), "mask"]
+    report = robustness_report(pca, X, noises=noises, random_state=3)
+    assert isinstance(report, RobustnessReport)
+    assert report.columns == ["noise", "kind", "level", "mse_noisy", "mse_denoised"]
+    assert report["noise"] == ["clean", "gaussian 0.2", "flip 0.1", "occlusion 3x3",
+                               "mask 0.1"]
+    assert report["level"] == [0.0, 0.2, 0.1, 1.0, 0.1]
+    assert report.rows[0]["mse_noisy"] == 0
+    assert report.rows[0]["mse_denoised"] == pytest.approx(reconstruction_error(pca, X))
+    X_noisy = NoiseInjector("gaussian", 0.2, random_state=3).transform(X)
+    assert report.rows[1]["mse_noisy"] == pytest.approx(np.mean((X_noisy - X) ** 2))
+    assert report.rows[1]["mse_denoised"] == pytest.approx(
+        reconstruction_error(pca, X_noisy, X_clean=X))
+    # reproducible
+    again = robustness_report(pca, X, noises=noises, random_state=3)
+    assert again.rows == report.rows
+
+
+def test_report_with_classifier_and_several_estimators(pca, dae, clf):
+    report = robustness_report({"pca": pca, "dae": dae}, X,
+                               noises=[("gaussian", 0.5), ("occlusion", 1.0)],
+                               y=Y, classifier=clf)
+    assert report.columns == ["noise", "kind", "level", "mse_noisy", "mse_pca", "mse_dae",
+                              "acc_noisy", "acc_pca", "acc_dae"]
+    assert report.accuracy_clean == pytest.approx(clf.score(X, Y))
+    noisy = NoiseInjector("gaussian", 0.5, random_state=0).transform(X)
+    assert report.rows[1]["acc_noisy"] == pytest.approx(clf.score(noisy, Y))
+    assert report.rows[1]["acc_dae"] == pytest.approx(clf.score(dae.denoise(noisy), Y))
+    assert report.rows[2]["noise"] == "occlusion 4x4"  # image shape from the DAE
+    for row in report.rows:
+        assert all(0 <= row[c] <= 1 for c in report.columns if c.startswith("acc_"))
+
+
+def test_report_prints_converts_and_plots(pca, clf):
+    report = robustness_report(pca, X, y=Y, classifier=clf)
+    text = str(report)
+    lines = text.splitlines()
+    assert lines[0].split() == report.columns
+    assert len(lines) == 2 + len(report)
+    assert "gaussian 0.5" in text and "salt_and_pepper 0.1" in text
+    assert "| noise |" in report.to_markdown()
+    pd = pytest.importorskip("pandas")
+    frame = report.to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == report.columns and len(frame) == len(report)
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = report.plot()
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(classifier="clf"), "both a fitted classifier and y"),
+    (dict(y=Y), "both a fitted classifier and y"),
+    (dict(noises=[3]), "Each noise must be"),
+    (dict(noises=[("blur", 0.1)]), "'kind' parameter"),
+    (dict(noises=[("gaussian", -1)]), "'level' parameter"),
+    (dict(noises=["occlusion"]), "needs image_shape"),
+])
+def test_report_bad_input(pca, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        robustness_report(pca, X, **kwargs)
+
+
+def test_report_needs_fitted_estimator():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        robustness_report(PCA(), X)
