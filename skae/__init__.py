@@ -10,6 +10,8 @@ The public API is flat::
 """
 
 from ._autoencoder import AutoencoderTransformer
+from ._denoising import DenoisingAE
+from ._noise import NoiseInjector
 from ._persistence import load, save
 from ._vae import VAETransformer
 
@@ -17,6 +19,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AutoencoderTransformer",
+    "DenoisingAE",
+    "NoiseInjector",
     "VAETransformer",
     "save",
     "load",

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer, VAETransformer
+from skae import AutoencoderTransformer, DenoisingAE, NoiseInjector, VAETransformer
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, random_state=0)
 
@@ -32,7 +32,20 @@ CONV_EXPECTED = {
 }
 
 
+#: A NoiseInjector draws all noise of a call from one stream, so a row's noise
+#: depends on the rows transformed with it (fixed for the same X and an int
+#: random_state, but not for a subset or a permutation of X).
+NOISE_EXPECTED = {
+    "check_methods_subset_invariance": "a row's noise depends on the rows "
+                                       "transformed with it",
+    "check_methods_sample_order_invariance": "a row's noise depends on its "
+                                             "position in X",
+}
+
+
 def _expected_failed_checks(estimator):
+    if isinstance(estimator, NoiseInjector):
+        return NOISE_EXPECTED
     if getattr(estimator, "architecture", "dense") == "conv":
         return CONV_EXPECTED
     return {}
@@ -48,6 +61,12 @@ def _expected_failed_checks(estimator):
         VAETransformer(n_components=2, early_stopping=False, loss="mse", beta=0.5,
                        kl_warmup_epochs=2, **FAST),
         VAETransformer(n_components=2, architecture="conv", **FAST),
+        DenoisingAE(n_components=2, **FAST),
+        DenoisingAE(n_components=2, noise="mask", noise_level=[0.0, 0.3],
+                    output="reconstruction", **FAST),
+        NoiseInjector(random_state=0),
+        NoiseInjector("salt_and_pepper", 0.2, clip=(0, 1), random_state=0),
+        NoiseInjector("flip", [0.0, 0.5], random_state=0),
     ],
     expected_failed_checks=_expected_failed_checks,
 )
