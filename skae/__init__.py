@@ -10,6 +10,7 @@ The public API is flat::
 """
 
 from ._autoencoder import AutoencoderTransformer
+from ._classifier import EncoderClassifier
 from ._denoising import DenoisingAE
 from ._noise import NoiseInjector
 from ._persistence import load, save
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AutoencoderTransformer",
     "DenoisingAE",
+    "EncoderClassifier",
     "NoiseInjector",
     "VAETransformer",
     "save",

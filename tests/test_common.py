@@ -2,7 +2,8 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer, DenoisingAE, NoiseInjector, VAETransformer
+from skae import (AutoencoderTransformer, DenoisingAE, EncoderClassifier, NoiseInjector,
+                  VAETransformer)
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, random_state=0)
 
@@ -43,6 +44,11 @@ NOISE_EXPECTED = {
 }
 
 
+#: EncoderClassifier: a small autoencoder pretrained inside each fit (lr high
+#: enough that 3 epochs keep the blobs of check_classifiers_train apart).
+CLF_AE = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, lr=1e-2)
+CLF_FAST = dict(lr=1e-2, max_epochs=10, batch_size=16, random_state=0)
+
 def _expected_failed_checks(estimator):
     if isinstance(estimator, NoiseInjector):
         return NOISE_EXPECTED
@@ -67,6 +73,11 @@ def _expected_failed_checks(estimator):
         NoiseInjector(random_state=0),
         NoiseInjector("salt_and_pepper", 0.2, clip=(0, 1), random_state=0),
         NoiseInjector("flip", [0.0, 0.5], random_state=0),
+        EncoderClassifier(AutoencoderTransformer(n_components=2, random_state=0, **CLF_AE),
+                          hidden_layer_sizes=(16,), **CLF_FAST),
+        EncoderClassifier(VAETransformer(n_components=2, **CLF_AE), freeze_encoder=False,
+                          hidden_layer_sizes=(), dropout=0.1, early_stopping=False,
+                          **CLF_FAST),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

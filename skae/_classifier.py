@@ -1,0 +1,393 @@
+"""EncoderClassifier: a classifier on top of an autoencoder's encoder."""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from ._autoencoder import AutoencoderTransformer
+from ._base import TRAINING_CONSTRAINTS, BaseAutoencoder
+from ._modules import ACTIVATIONS, DenseEncoder
+from ._training import (history_records, make_net, predict_batches, rebuild_net,
+                        resolve_device, seeded, train)
+
+#: marks, in a saved state, that ``autoencoder_`` is the ``autoencoder`` parameter
+_SAME_AS_PARAM = "__autoencoder_param__"
+
+
+class EncoderHead(nn.Module):
+    """A (pretrained) encoder followed by a classification head.
+
+    ``forward`` returns class logits. With ``frozen=True`` the encoder's
+    parameters do not require gradients and the encoder stays in eval mode
+    (dropout off) even when the module is put in training mode.
+    """
+
+    def __init__(self, encoder, head, frozen=False):
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+        self.frozen = frozen
+        if frozen:
+            self.encoder.requires_grad_(False)
+            self.encoder.eval()
+
+    def train(self, mode=True):
+        super().train(mode)
+        if self.frozen:
+            self.encoder.eval()
+        return self
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+def _softmax64(module):
+    def proba(x):
+        return torch.softmax(module(x).double(), dim=1)
+    return proba
+
+
+class EncoderClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier on a pretrained autoencoder's encoder (transfer learning).
+
+    The encoder of ``autoencoder`` maps X to latent codes and a small dense
+    head maps the codes to class scores, trained with cross-entropy. An
+    unfitted ``autoencoder`` is first pretrained on X (without ``y``), so
+    ``fit`` does both steps; a fitted one is reused as is (never refit or
+    modified: its encoder is copied). With ``freeze_encoder=True`` only the
+    head is trained; otherwise the whole network is fine-tuned.
+
+    Parameters
+    ----------
+    autoencoder : skae autoencoder or None, default=None
+        Any skae autoencoder (:class:`AutoencoderTransformer`,
+        :class:`DenoisingAE`, :class:`VAETransformer`; a VAE contributes its
+        posterior-mean encoder). Unfitted: cloned and pretrained on X inside
+        ``fit`` (when its ``random_state`` is None it gets one derived from
+        this classifier's ``random_state``). Fitted: its encoder is copied and
+        used as is. None: a default ``AutoencoderTransformer()`` seeded from
+        ``random_state``. Tune it through ``autoencoder__<param>`` (e.g.
+        ``autoencoder__n_components`` in ``GridSearchCV``).
+    freeze_encoder : bool, default=True
+        True: the encoder's weights are not trained (no gradients, kept in
+        eval mode so its dropout is off); the codes are computed once and only
+        the head is trained, which is fast. False: fine-tune the encoder and
+        the head together (usually more accurate when labels are plentiful).
+    hidden_layer_sizes : tuple of int, default=(128,)
+        Widths of the head's hidden layers; ``()`` gives a linear
+        (multinomial logistic) head on the codes.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "tanh", \
+"sigmoid"}, default="relu"
+        Activation of the head's hidden layers.
+    dropout : float in [0, 1), default=0.0
+        Dropout after each hidden activation of the head.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+    lr : float, default=1e-3
+        Learning rate (of the head, and of the encoder when fine-tuning).
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimizer.
+    batch_size : int, default=128
+    max_epochs : int, default=30
+        Maximum number of passes over the training data (classifier training
+        only; pretraining uses the autoencoder's own settings).
+    early_stopping : bool, default=True
+        Hold out a stratified ``validation_fraction`` of X, stop when the
+        validation cross-entropy has not improved by a relative ``tol`` for
+        ``patience`` epochs, and restore the best weights.
+    validation_fraction : float in (0, 1), default=0.1
+    patience : int, default=5
+    tol : float, default=1e-4
+        Relative improvement of the validation loss that counts as progress.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Drives all randomness of the classifier (head weights, shuffling, the
+        validation split, dropout) and seeds a default or unseeded
+        autoencoder's pretraining. The same int gives the same model on CPU.
+    verbose : int, default=0
+        ``1`` prints skorch's per-epoch table.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks for the classifier's training (copied at fit).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    autoencoder_ : skae autoencoder
+        The fitted autoencoder whose encoder was used: the ``autoencoder``
+        parameter itself when it was passed fitted, else the clone pretrained
+        in ``fit``. The classifier never changes it (it trains a copy of the
+        encoder).
+    net_ : skorch.NeuralNet
+        skorch net whose ``module_`` is the whole network (encoder + head);
+        with ``freeze_encoder=True`` the head was trained on precomputed codes.
+    encoder_, head_ : torch.nn.Module
+        The classifier's encoder (a copy of the autoencoder's) and head.
+    history_ : list of dict
+        One dict per epoch of classifier training with ``epoch``,
+        ``train_loss``, ``valid_loss`` (with early stopping; cross-entropy)
+        and ``dur`` (seconds).
+    n_iter_ : int
+        Number of epochs of classifier training.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Feature names, when X was a DataFrame with string column names.
+
+    See Also
+    --------
+    AutoencoderTransformer : the default autoencoder.
+    sklearn.neural_network.MLPClassifier : the same head without pretraining.
+
+    Examples
+    --------
+    >>> from skae import AutoencoderTransformer, EncoderClassifier
+    >>> from skae.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(n_components=16, max_epochs=10, random_state=0)
+    >>> clf = EncoderClassifier(ae, lr=1e-2, batch_size=32, max_epochs=10, random_state=0)
+    >>> clf.fit(X[:1500], y[:1500]).predict_proba(X[1500:]).shape
+    (297, 10)
+    >>> bool(clf.score(X[1500:], y[1500:]) > 0.8)  # accuracy; ae pretrained in fit
+    True
+
+    A fitted autoencoder is reused as is; fine-tuning trains a copy of its encoder:
+
+    >>> fine = EncoderClassifier(clf.autoencoder_, freeze_encoder=False, lr=1e-2,
+    ...                          batch_size=32, max_epochs=3, random_state=0)
+    >>> bool(fine.fit(X[:1500], y[:1500]).score(X[1500:], y[1500:]) > 0.85)
+    True
+    >>> fine.autoencoder_ is clf.autoencoder_
+    True
+    """
+
+    _parameter_constraints = {
+        "autoencoder": [BaseAutoencoder, None],
+        "freeze_encoder": ["boolean"],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        **TRAINING_CONSTRAINTS,
+    }
+
+    def __init__(self, autoencoder=None, *, freeze_encoder=True, hidden_layer_sizes=(128,),
+                 activation="relu", dropout=0.0, optimizer="adam", lr=1e-3,
+                 weight_decay=0.0, batch_size=128, max_epochs=30, early_stopping=True,
+                 validation_fraction=0.1, patience=5, tol=1e-4, device="auto",
+                 random_state=None, verbose=0, callbacks=None):
+        self.autoencoder = autoencoder
+        self.freeze_encoder = freeze_encoder
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------ building
+    def _head_sizes(self):
+        sizes = tuple(np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object)).tolist())
+        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h >= 1
+                   for h in sizes):
+            raise ValueError(f"hidden_layer_sizes must be a tuple of positive integers "
+                             f"(or () for a linear head); got {self.hidden_layer_sizes!r}.")
+        return sizes
+
+    def _fitted_autoencoder(self, X, seed):
+        """The autoencoder to take the encoder from, pretrained on X if needed."""
+        ae = self.autoencoder
+        if ae is not None and _is_fitted(ae):
+            if ae.n_features_in_ != X.shape[1]:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but the fitted autoencoder "
+                    f"({type(ae).__name__}) was trained on {ae.n_features_in_} features; "
+                    f"pass data of the autoencoder's input size, or an unfitted "
+                    f"autoencoder to pretrain on X.")
+            return ae
+        ae = AutoencoderTransformer() if ae is None else clone(ae)
+        if ae.random_state is None:
+            ae.set_params(random_state=seed)
+        return ae.fit(X)
+
+    def _build_module(self, autoencoder, n_classes, device):
+        """``EncoderHead`` with a copy of the autoencoder's encoder (seeded head)."""
+        encoder = copy.deepcopy(autoencoder.encoder_).to(device)
+        n_codes = autoencoder.n_components
+        with torch.inference_mode():  # a dry run: the encoder must give the codes
+            was_training = encoder.training
+            encoder.eval()
+            width = encoder(torch.zeros(1, autoencoder.n_features_in_, device=device)).shape[1]
+            encoder.train(was_training)
+        if width != n_codes:
+            raise ValueError(f"the encoder of {type(autoencoder).__name__} gives {width} "
+                             f"outputs, not its n_components={n_codes} codes.")
+        head = DenseEncoder(n_codes, self._head_sizes(), n_classes, self.activation,
+                            self.dropout).to(device)
+        return EncoderHead(encoder, head, frozen=self.freeze_encoder)
+
+    # ------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Pretrain the autoencoder if needed, then train the classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (images flattened), on the autoencoder's scale.
+        y : array-like of shape (n_samples,)
+            Class labels of any type (ints, strings, ...).
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        check_classification_targets(y)
+        self._head_sizes()
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        y_encoded = encoder.transform(y).astype(np.int64)
+        rng = check_random_state(self.random_state)
+        ae_seed, self._seed_ = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
+        device = resolve_device(self.device)
+
+        self.autoencoder_ = self._fitted_autoencoder(X, ae_seed)
+        with seeded(self._seed_, device):
+            module = self._build_module(self.autoencoder_, len(self.classes_), device)
+        criterion = nn.CrossEntropyLoss()
+        if self.freeze_encoder:
+            # The frozen encoder is deterministic (eval mode): encode X once
+            # and train the head on the codes, instead of running the encoder
+            # on every batch of every epoch.
+            codes = predict_batches(module.encoder, X, self.autoencoder_.n_components,
+                                    device, np.float32)
+            head_net = train(self, module.head, criterion, codes, y_encoded,
+                             seed=self._seed_, device=device, stratify=y_encoded)
+            net = make_net(self, module, criterion, device)
+            net.initialize()
+            net.history = head_net.history
+        else:
+            net = train(self, module, criterion, X, y_encoded, seed=self._seed_,
+                        device=device, stratify=y_encoded)
+        return self._set_fitted(net)
+
+    def _set_fitted(self, net):
+        self.net_ = net
+        self.history_ = history_records(net.history)
+        self.n_iter_ = len(self.history_)
+        return self
+
+    @property
+    def encoder_(self):
+        """The classifier's encoder (``net_.module_.encoder``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_.encoder
+
+    @property
+    def head_(self):
+        """The classification head (``net_.module_.head``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_.head
+
+    # ------------------------------------------------------------ inference
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the network's outputs).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``, of X's float dtype.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        module = self.net_.module_
+        module.eval()
+        self.net_._training_mode = False
+        device = next(module.parameters()).device
+        return predict_batches(_softmax64(module), X, len(self.classes_), device, X.dtype)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to classify.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # ------------------------------------------------------------ persistence
+    _FITTED_KEYS = ("n_features_in_", "history_", "n_iter_", "_seed_")
+
+    def _get_fitted_state(self):
+        """JSON-able fitted metadata and the weights, for :func:`skae.save`."""
+        state = {k: getattr(self, k) for k in self._FITTED_KEYS}
+        state["classes_"] = {"values": self.classes_.tolist(),
+                             "dtype": self.classes_.dtype.str
+                             if self.classes_.dtype.kind != "O" else "object"}
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
+        state["autoencoder_"] = (_SAME_AS_PARAM if self.autoencoder_ is self.autoencoder
+                                 else self.autoencoder_)
+        return state, self.net_.module_.state_dict()
+
+    def _set_fitted_state(self, state, tensors):
+        """Rebuild a fitted classifier on CPU from :meth:`_get_fitted_state`."""
+        state = dict(state)
+        classes = state.pop("classes_")
+        self.classes_ = np.asarray(classes["values"], dtype=classes["dtype"])
+        if "feature_names_in_" in state:
+            self.feature_names_in_ = np.asarray(state.pop("feature_names_in_"), dtype=object)
+        ae = state.pop("autoencoder_")
+        self.autoencoder_ = self.autoencoder if ae == _SAME_AS_PARAM else ae
+        for key, value in state.items():
+            setattr(self, key, value)
+        module = self._build_module(self.autoencoder_, len(self.classes_), "cpu")
+        module.load_state_dict(tensors)
+        self._set_fitted(rebuild_net(self, module, nn.CrossEntropyLoss(), self.history_))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
