@@ -52,11 +52,15 @@ def _as_images(rows, shape):
     return images
 
 
-def _show_image(ax, image, vmin, vmax):
+def _show_image(ax, image, vmin, vmax, **kwargs):
+    """Grey-level or RGB image; NaN pixels (mosaic gaps) are drawn white."""
     if image.ndim == 3:
-        ax.imshow(np.clip((image - vmin) / max(vmax - vmin, 1e-12), 0, 1))
+        rgb = np.clip((image - vmin) / max(vmax - vmin, 1e-12), 0, 1)
+        ax.imshow(np.where(np.isnan(rgb), 1.0, rgb), **kwargs)
     else:
-        ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+        cmap = plt.get_cmap("gray").with_extremes(bad="white")
+        ax.imshow(np.ma.masked_invalid(image), cmap=cmap, vmin=vmin, vmax=vmax,
+                  interpolation="nearest", **kwargs)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -69,14 +73,15 @@ def _value_range(*arrays):
     return lo, hi if hi > lo else lo + 1.0
 
 
-def _mosaic(images, n_rows, n_cols):
-    """Tile (n, H, W[, C]) images into one array (blank cells stay 0)."""
+def _mosaic(images, n_rows, n_cols, pad=1):
+    """Tile (n, H, W[, C]) images into one array, ``pad`` NaN pixels apart
+    (blank cells are NaN too)."""
     h, w = images.shape[1:3]
     tail = images.shape[3:]
-    out = np.zeros((n_rows * h, n_cols * w) + tail)
+    out = np.full((n_rows * (h + pad) - pad, n_cols * (w + pad) - pad) + tail, np.nan)
     for k, image in enumerate(images[: n_rows * n_cols]):
         r, c = divmod(k, n_cols)
-        out[r * h:(r + 1) * h, c * w:(c + 1) * w] = image
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = image
     return out
 
 
@@ -382,10 +387,11 @@ def plot_latent_grid(vae, n=15, *, dims=(0, 1), extent=None, image_shape=None,
     lo, hi = values[0], values[-1]
     step = (hi - lo) / (n - 1)
     ext = (lo - step / 2, hi + step / 2, lo - step / 2, hi + step / 2)
-    if mosaic.ndim == 3:
-        ax.imshow(np.clip((mosaic - vmin) / max(vmax - vmin, 1e-12), 0, 1), extent=ext)
-    else:
-        ax.imshow(mosaic, cmap="gray", vmin=vmin, vmax=vmax, extent=ext)
+    _show_image(ax, mosaic, vmin, vmax, extent=ext)
+    ticks = np.linspace(lo, hi, 5)
+    labels = [f"{t:.2f}" if abs(t) > 1e-9 else "0" for t in ticks]
+    ax.set_xticks(ticks, labels)
+    ax.set_yticks(ticks, labels)
     ax.set_xlabel(f"z[{dims[0]}]")
     ax.set_ylabel(f"z[{dims[1]}]")
     rest = "" if n_components == 2 else " (other dimensions at 0)"
@@ -507,6 +513,8 @@ def _panels(metrics, numeric):
     return panels
 
 
+_STYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (1, 4)),
+           (0, (3, 2, 1, 2, 1, 2))]
 _YLABELS = {"mse": "MSE vs clean X", "acc": "accuracy"}
 
 
@@ -616,7 +624,6 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", clean="clean"
             raise ValueError(f"ax has {len(axes)} Axes for {len(panels)} panels "
                              f"({[name for name, _ in panels]}).")
         fig = axes[0].figure
-    styles = ["-", "--", ":", "-."]
     style_keys = []
     for panel_ax, (name, cols) in zip(axes, panels):
         for k, kind in enumerate(kinds):
@@ -636,8 +643,8 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", clean="clean"
                     if style_key not in style_keys:
                         style_keys.append(style_key)
                     xs, ys = zip(*pts)
-                    panel_ax.plot(xs, ys, styles[style_keys.index(style_key) % 4],
-                                  marker="o", ms=3, color=f"C{k % 10}")
+                    style = _STYLES[style_keys.index(style_key) % len(_STYLES)]
+                    panel_ax.plot(xs, ys, ls=style, marker="o", ms=3, color=f"C{k % 10}")
         if categorical:
             panel_ax.set_xticks(list(positions.values()), list(positions), rotation=30,
                                 fontsize=7)
@@ -651,7 +658,8 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", clean="clean"
             label = ", ".join(str(v) for v in group)
             if col is not None:
                 label = f"{label}: {col}" if label else col
-            handles.append(Line2D([], [], color="k", ls=styles[i % 4], label=label))
+            handles.append(Line2D([], [], color="k", ls=_STYLES[i % len(_STYLES)],
+                                  label=label))
     axes[-1].legend(handles=handles, fontsize=8, loc="best")
     if title:
         fig.suptitle(title)

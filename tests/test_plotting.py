@@ -127,15 +127,16 @@ def test_latent_space_codes_as_they_are(digits):
 
 
 def test_samples_and_latent_grid(vae, tmp_path):
-    fig = plot_samples(vae, n_samples=20, random_state=1)
+    fig = plot_samples(vae, n_samples=18, random_state=1)
     mosaic = fig.axes[0].images[0].get_array()
-    assert mosaic.shape == (4 * 8, 5 * 8)  # 4 rows of 5
+    assert mosaic.shape == (4 * 9 - 1, 5 * 9 - 1)  # 4 rows of 5 (2 blank), 1-pixel gaps
+    assert mosaic.mask[8].all() and mosaic.mask[-8:, -8:].all()  # gap, blank cell
     np.testing.assert_allclose(mosaic[:8, :8],
-                               vae.sample(20, random_state=1)[0].reshape(8, 8), rtol=1e-5)
+                               vae.sample(18, random_state=1)[0].reshape(8, 8), rtol=1e-5)
     save(fig, tmp_path, "samples")
     fig = plot_latent_grid(vae, n=6)
     mosaic = fig.axes[0].images[0].get_array()
-    assert mosaic.shape == (6 * 8, 6 * 8)
+    assert mosaic.shape == (6 * 9 - 1, 6 * 9 - 1)
     # top-left cell decodes (low z0, high z1)
     lo, hi = -1.6448536, 1.6448536
     top_left = vae.inverse_transform(np.array([[lo, hi]], dtype=np.float32))
