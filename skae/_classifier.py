@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -85,7 +86,12 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         this classifier's ``random_state``). Fitted: its encoder is copied and
         used as is. None: a default ``AutoencoderTransformer()`` seeded from
         ``random_state``. Tune it through ``autoencoder__<param>`` (e.g.
-        ``autoencoder__n_components`` in ``GridSearchCV``).
+        ``autoencoder__n_components`` in ``GridSearchCV``). Note that
+        ``clone`` (and so ``GridSearchCV`` and ``cross_val_score``) returns
+        an unfitted copy of a fitted autoencoder, which is then pretrained
+        again in each fit; to share one pretrained autoencoder across a search
+        or cross-validation, wrap it in :class:`sklearn.frozen.FrozenEstimator`
+        (pickle works then, :func:`skae.save` does not).
     freeze_encoder : bool, default=True
         True: the encoder's weights are not trained (no gradients, kept in
         eval mode so its dropout is off); the codes are computed once and only
@@ -134,8 +140,8 @@ default="adam"
         The class labels.
     autoencoder_ : skae autoencoder
         The fitted autoencoder whose encoder was used: the ``autoencoder``
-        parameter itself when it was passed fitted, else the clone pretrained
-        in ``fit``. The classifier never changes it (it trains a copy of the
+        parameter itself when it was passed fitted (the wrapped estimator for
+        a ``FrozenEstimator``), else the clone pretrained in ``fit``. The classifier never changes it (it trains a copy of the
         encoder).
     net_ : skorch.NeuralNet
         skorch net whose ``module_`` is the whole network (encoder + head);
@@ -181,7 +187,7 @@ default="adam"
     """
 
     _parameter_constraints = {
-        "autoencoder": [BaseAutoencoder, None],
+        "autoencoder": [BaseAutoencoder, FrozenEstimator, None],
         "freeze_encoder": ["boolean"],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -225,6 +231,11 @@ default="adam"
     def _fitted_autoencoder(self, X, seed):
         """The autoencoder to take the encoder from, pretrained on X if needed."""
         ae = self.autoencoder
+        if isinstance(ae, FrozenEstimator):
+            if not isinstance(ae.estimator, BaseAutoencoder) or not _is_fitted(ae.estimator):
+                raise ValueError(f"a FrozenEstimator passed as autoencoder must wrap a "
+                                 f"fitted skae autoencoder; got {ae.estimator!r}.")
+            ae = ae.estimator
         if ae is not None and _is_fitted(ae):
             if ae.n_features_in_ != X.shape[1]:
                 raise ValueError(

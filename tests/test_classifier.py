@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
@@ -284,6 +285,22 @@ def test_grid_search(digits):
         search.best_params_["autoencoder__n_components"]
     assert search.best_score_ > 0.3  # 250 training samples per fold; chance is 0.1
     assert search.score(X, y) > 0.7
+
+
+def test_frozen_estimator_shares_one_pretrained_autoencoder(digits, ae, monkeypatch):
+    Xtr, ytr, _, _ = digits
+    X, y = Xtr[:500], ytr[:500]
+
+    def no_refit(self, *args, **kwargs):
+        raise AssertionError("a fitted autoencoder must not be refit")
+
+    monkeypatch.setattr(AutoencoderTransformer, "fit", no_refit)
+    clf = EncoderClassifier(FrozenEstimator(ae), **TINY_CLF)
+    search = GridSearchCV(clf, {"lr": [1e-2, 3e-3]}, cv=2).fit(X, y)
+    assert search.best_estimator_.autoencoder_ is ae
+    assert cross_val_score(clf, X, y, cv=2).mean() > 0.5
+    with pytest.raises(ValueError, match="must wrap a fitted skae autoencoder"):
+        EncoderClassifier(FrozenEstimator(AutoencoderTransformer())).fit(X, y)
 
 
 # ------------------------------------------------------------------ persistence
