@@ -279,3 +279,17 @@ def test_to_rows_prefers_n_first_when_ambiguous():
     rows, restore = to_rows(a, 4, (2, 2))
     np.testing.assert_array_equal(rows, a.reshape(2, 4))
     np.testing.assert_array_equal(restore(rows), a)
+
+
+def test_threads_are_restored_after_an_in_process_call(capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        code, _, _ = run(capsys, "demo", "--quick", "--models", "pca")  # digits: 1 thread
+        assert code == 0 and torch.get_num_threads() == 2
+        code, _, _ = run(capsys, "demo", "--quick", "--models", "pca", "--threads", "1")
+        assert code == 0 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
