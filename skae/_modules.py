@@ -99,7 +99,8 @@ class ConvDecoder(nn.Module):
     """Mirror of :class:`ConvEncoder` with transposed convolutions.
 
     The output padding of each block is chosen so that the exact input size is
-    recovered (odd sizes included). Returns flattened pre-activation values.
+    recovered (odd sizes included); the last block outputs the image channels
+    directly. Returns flattened pre-activation values.
     """
 
     def __init__(self, n_components, channels, image_shape, activation="relu", dropout=0.0):
@@ -110,16 +111,15 @@ class ConvDecoder(nn.Module):
         self.fc = nn.Linear(n_components, channels[-1] * sizes[-1][0] * sizes[-1][1])
         self.act = ACTIVATIONS[activation]()
         layers = []
-        rev = list(reversed(channels))
-        for i, in_ch in enumerate(rev):
-            out_ch = rev[i + 1] if i + 1 < len(rev) else rev[-1]
-            (th, tw), (sh, sw) = sizes[-2 - i], sizes[-1 - i]
-            layers += [nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1,
-                                          output_padding=(th - 2 * sh + 1, tw - 2 * sw + 1)),
-                       ACTIVATIONS[activation]()]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-        layers.append(nn.Conv2d(rev[-1], c, 3, padding=1))
+        outs = [c, *channels[:-1]]  # block i maps channels[i] -> outs[i]
+        for i in reversed(range(len(channels))):
+            (th, tw), (sh, sw) = sizes[i], sizes[i + 1]
+            layers.append(nn.ConvTranspose2d(channels[i], outs[i], 3, stride=2, padding=1,
+                                             output_padding=(th - 2 * sh + 1, tw - 2 * sw + 1)))
+            if i > 0:
+                layers.append(ACTIVATIONS[activation]())
+                if dropout > 0:
+                    layers.append(nn.Dropout(dropout))
         self.deconv = nn.Sequential(*layers)
 
     def forward(self, z):
