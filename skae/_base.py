@@ -298,7 +298,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        X_rec : ndarray of shape (n_samples, n_features_in_)
+        X_rec : ndarray of shape (n_samples, n_features)
             Reconstructions, of the codes' float dtype.
         """
         check_is_fitted(self)

@@ -272,7 +272,7 @@ default="adam"
 
         Returns
         -------
-        X_rec : ndarray of shape (n_samples, n_features_in_)
+        X_rec : ndarray of shape (n_samples, n_features)
             Data-space values, of X's float dtype.
         """
         if self.output == "reconstruction":

@@ -206,7 +206,7 @@ default="adam"
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_), dtype float32
+        X_new : ndarray of shape (n_samples, n_features), dtype float32
             Decoded samples (the decoder's output, e.g. pixel intensities in
             [0, 1] with a sigmoid output), in the network's float32 precision.
             These are the means of ``p(x | z)``, not draws from it.
