@@ -116,3 +116,5 @@ axes[0].set_ylabel("test accuracy")
 axes[0].legend(loc="lower left")
 fig.suptitle(f"Classifying noisy {args.dataset} images")
 fig.tight_layout()
+
+plt.show()

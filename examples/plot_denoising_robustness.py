@@ -115,3 +115,5 @@ for kind, level in [("gaussian", 0.5), ("mask", 0.6)]:
     rows[f"{kind}: DAE"] = dae.denoise(X_noisy)
 fig = plot_reconstructions(rows, n_images=10, image_shape=image_shape,
                            title="Clean, corrupted and reconstructed test images")
+
+plt.show()

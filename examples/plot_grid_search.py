@@ -135,3 +135,5 @@ ax.set_title(f"GridSearchCV candidates on {args.dataset}")
 ax.grid(alpha=0.3)
 ax.legend()
 fig.tight_layout()
+
+plt.show()

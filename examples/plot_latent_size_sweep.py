@@ -108,3 +108,5 @@ fig = plot_reconstructions(
      f"autoencoder ({k})": models[k]["autoencoder"].reconstruct(X_test)},
     n_images=10, image_shape=image_shape,
     title=f"Reconstructions with n_components={k}")
+
+plt.show()

@@ -85,3 +85,5 @@ for column, (name, Z) in enumerate(spaces.items()):
         ax.get_legend().remove()
 fig.legend(handles, labels, loc="center right", title="class")
 fig.tight_layout(rect=(0, 0, 0.92 if names is None else 0.88, 1))
+
+plt.show()

@@ -162,3 +162,5 @@ for ax in (ax1, ax2):
     ax.grid(alpha=0.3)
 fig.suptitle(f"Optuna search on {args.dataset} (n_components={n_components})")
 fig.tight_layout()
+
+plt.show()

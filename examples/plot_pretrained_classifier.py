@@ -125,3 +125,5 @@ ax.set_title(f"Pretrained encoder vs from scratch ({args.dataset})")
 ax.grid(alpha=0.3)
 ax.legend()
 fig.tight_layout()
+
+plt.show()

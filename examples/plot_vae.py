@@ -25,6 +25,7 @@ Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
 import argparse
 import os
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from skae import VAETransformer
@@ -96,3 +97,5 @@ fig = plot_reconstructions(
     n_images=len(t), image_shape=image_shape,
     title=f"From a {first} to an {second}" if digits or args.dataset == "mnist"
     else "From a sneaker to an ankle boot")
+
+plt.show()
