@@ -59,33 +59,11 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skae import AutoencoderTransformer, EncoderClassifier  # noqa: E402
-from skae.datasets import load_digits, load_fashion_mnist  # noqa: E402
+from _data import load_data  # noqa: E402  (benchmarks/_data.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"frozen": 0.87, "fine-tuned": 0.91}
 ANCHORS = "LogisticRegression 0.842, MLPClassifier 0.871, SVC (rbf) 0.897"
-
-
-def load_data(quick, seed=0):
-    """``(X_train, y_train, X_test, y_test, name)``; a subset with ``quick``."""
-    try:
-        X_train, y_train = load_fashion_mnist("train", return_X_y=True)
-        X_test, y_test = load_fashion_mnist("test", return_X_y=True)
-        name = "Fashion-MNIST"
-    except FileNotFoundError:
-        if not quick:
-            raise
-        X, y = load_digits(return_X_y=True)
-        perm = np.random.RandomState(seed).permutation(len(X))
-        X, y = X[perm], y[perm]
-        return X[:1400], y[:1400], X[1400:], y[1400:], "digits (Fashion-MNIST not found)"
-    if quick:
-        rng = np.random.RandomState(seed)
-        tr = rng.choice(len(X_train), 3000, replace=False)
-        te = rng.choice(len(X_test), 1000, replace=False)
-        X_train, y_train, X_test, y_test = X_train[tr], y_train[tr], X_test[te], y_test[te]
-        name += " (quick subset)"
-    return X_train, y_train, X_test, y_test, name
 
 
 class TestAccuracy(Callback):
