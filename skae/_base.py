@@ -68,13 +68,18 @@ def check_image_shape(image_shape, n_features, architecture):
                 f"is not a perfect square (a square single-channel image is assumed "
                 f"only then). Pass image_shape=(C, H, W) or (H, W).")
         return (1, side, side)
+    return as_chw(image_shape, n_features)
+
+
+def as_chw(image_shape, n_features=None):
+    """``(H, W)`` or ``(C, H, W)`` as ``(C, H, W)``, checked against n_features."""
     shape = tuple(int(s) for s in image_shape)
     if len(shape) == 2:
         shape = (1, *shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"image_shape must be (H, W) or (C, H, W) with positive sizes; "
                          f"got {image_shape!r}.")
-    if int(np.prod(shape)) != n_features:
+    if n_features is not None and int(np.prod(shape)) != n_features:
         raise ValueError(f"image_shape={image_shape!r} holds {int(np.prod(shape))} values "
                          f"but X has {n_features} features.")
     return shape

@@ -14,6 +14,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from ._base import as_chw
+
 KINDS = ("gaussian", "uniform", "salt_and_pepper", "occlusion", "flip", "mask")
 #: kinds whose ``level`` is a fraction (of pixels, or of samples for occlusion)
 FRACTION_KINDS = ("salt_and_pepper", "occlusion", "flip", "mask")
@@ -57,15 +59,7 @@ def check_occlusion_shape(image_shape, patch_size, n_features):
     if image_shape is None:
         raise ValueError("kind='occlusion' needs image_shape ((H, W) or (C, H, W)) to "
                          "place a square patch on the flattened images.")
-    shape = tuple(int(s) for s in image_shape)
-    if len(shape) == 2:
-        shape = (1, *shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"image_shape must be (H, W) or (C, H, W) with positive sizes; "
-                         f"got {image_shape!r}.")
-    if n_features is not None and int(np.prod(shape)) != n_features:
-        raise ValueError(f"image_shape={image_shape!r} holds {int(np.prod(shape))} values "
-                         f"but X has {n_features} features.")
+    shape = as_chw(image_shape, n_features)
     height, width = shape[1:]
     side = -(-min(height, width) // 2) if patch_size is None else int(patch_size)
     if side > height or side > width:
