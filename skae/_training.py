@@ -322,14 +322,9 @@ def rebuild_net(est, module, criterion, history):
 
 def history_records(history):
     """skorch history as one plain dict per epoch (no per-batch entries)."""
-    keep = ("epoch", "train_loss", "valid_loss", "dur")
-    records = []
-    for row in history:
-        records.append({k: row[k] for k in keep if k in row}
-                       | {k: v for k, v in row.items()
-                          if k not in keep and k != "batches" and not k.endswith("_best")
-                          and not k.endswith("_batch_count")})
-    return records
+    return [{k: v for k, v in row.items()
+             if k != "batches" and not k.endswith(("_best", "_batch_count"))}
+            for row in history]
 
 
 def predict_batches(fn, X, n_out, device, out_dtype, reduce=None,
