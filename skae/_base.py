@@ -225,7 +225,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X = self._validate_X(X, reset=False)
         self._check_chunk(X)
         seed = self._seed_ + self.n_iter_
-        train_more(self.net_, X, seed=seed, device=self._device(),
+        train_more(self.net_, X, seed=seed, device=self.net_.weights_device,
                    corruption=self._corruptions(seed)[0])
         return self._set_fitted(self.net_)
 
@@ -266,14 +266,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._set_fitted(rebuild_net(self, module, criterion, self.history_))
 
     # ------------------------------------------------------------ inference
-    def _device(self):
-        """Where the fitted weights live (CPU after loading a CUDA model)."""
-        return next(self.net_.module_.parameters()).device
-
-    def _eval(self):
-        self.net_.module_.eval()
-        self.net_._training_mode = False
-
     def transform(self, X):
         """Encode X into latent codes.
 
@@ -289,8 +281,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        self._eval()
-        return predict_batches(self._encode_tensor, X, self.n_components, self._device(),
+        device = self.net_.prepare_inference()
+        return predict_batches(self._encode_tensor, X, self.n_components, device,
                                X.dtype)
 
     def inverse_transform(self, X):
@@ -312,8 +304,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform of "
                              f"{type(self).__name__} expects {self.n_components} "
                              f"(n_components) latent features.")
-        self._eval()
-        return predict_batches(self._decode_tensor, Z, self.n_features_in_, self._device(),
+        device = self.net_.prepare_inference()
+        return predict_batches(self._decode_tensor, Z, self.n_features_in_, device,
                                Z.dtype)
 
     def _reconstruct_tensor(self, x):
@@ -334,9 +326,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        self._eval()
+        device = self.net_.prepare_inference()
         return predict_batches(self._reconstruct_tensor, X, self.n_features_in_,
-                               self._device(), X.dtype)
+                               device, X.dtype)
 
     def score_samples(self, X):
         """Minus each sample's mean squared reconstruction error.
@@ -355,13 +347,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        self._eval()
+        device = self.net_.prepare_inference()
 
         def neg_mse(rec, X_batch):
             diff = rec.astype(np.float64) - np.asarray(X_batch, dtype=np.float64)
             return -np.mean(diff * diff, axis=1)
 
-        return predict_batches(self._reconstruct_tensor, X, None, self._device(),
+        return predict_batches(self._reconstruct_tensor, X, None, device,
                                np.float64, reduce=neg_mse)
 
     def score(self, X, y=None):

@@ -346,11 +346,9 @@ default="adam"
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        module = self.net_.module_
-        module.eval()
-        self.net_._training_mode = False
-        device = next(module.parameters()).device
-        return predict_batches(_softmax64(module), X, len(self.classes_), device, X.dtype)
+        device = self.net_.prepare_inference()
+        return predict_batches(_softmax64(self.net_.module_), X, len(self.classes_), device,
+                               X.dtype)
 
     def predict(self, X):
         """Predict class labels.

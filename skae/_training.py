@@ -129,6 +129,17 @@ class TrainingNet(NeuralNet):
             super()._set_training(training)
             self._training_mode = training
 
+    @property
+    def weights_device(self):
+        """Where the trained weights live (CPU after loading a CUDA model)."""
+        return next(self.module_.parameters()).device
+
+    def prepare_inference(self):
+        """Put the module in eval mode (dropout off); return the weights' device."""
+        self.module_.eval()
+        self._training_mode = False
+        return self.weights_device
+
     def initialize_module(self):
         self._training_mode = None
         return super().initialize_module()

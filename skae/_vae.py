@@ -217,8 +217,8 @@ default="adam"
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
         generator = torch.Generator().manual_seed(derive_seed(random_state))
         z = torch.randn(int(n_samples), self.n_components, generator=generator).numpy()
-        self._eval()
-        return predict_batches(self._decode_tensor, z, self.n_features_in_, self._device(),
+        device = self.net_.prepare_inference()
+        return predict_batches(self._decode_tensor, z, self.n_features_in_, device,
                                np.float32)
 
     # ------------------------------------------------------------ scoring
@@ -248,13 +248,13 @@ default="adam"
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        self._eval()
+        device = self.net_.prepare_inference()
         n_features, kind, out_act = self.n_features_in_, self.loss_, self.output_activation_
 
         def elbo(outputs, X_batch):
             return elbo_per_sample(outputs, X_batch, n_features, kind, out_act)
 
-        return predict_batches(self._elbo_outputs, X, None, self._device(), np.float64,
+        return predict_batches(self._elbo_outputs, X, None, device, np.float64,
                                reduce=elbo)
 
     def score(self, X, y=None):
