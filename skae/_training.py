@@ -144,6 +144,23 @@ class TrainingNet(NeuralNet):
         self._training_mode = None
         return super().initialize_module()
 
+    def __getstate__(self):
+        # skae hands skorch the module and criterion as instances, so the
+        # `module` parameter is the very object `module_` is. skorch pickles
+        # only the `module_`-like attributes through its device-mapping path;
+        # routing the instances with them keeps one copy of the weights and
+        # lets a CUDA-trained model be unpickled on a machine without CUDA.
+        prefixes = self.cuda_dependent_attributes_
+        self.cuda_dependent_attributes_ = [*prefixes, "module", "criterion"]
+        try:
+            state = super().__getstate__()
+        finally:
+            self.cuda_dependent_attributes_ = prefixes
+        state["cuda_dependent_attributes_"] = prefixes
+        state["shuffle_generator"] = None
+        state.pop("_training_mode", None)
+        return state
+
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = batch
@@ -187,11 +204,6 @@ class TrainingNet(NeuralNet):
             # e.g. a VAE's reconstruction and KL terms, averaged over the epoch
             self.history.record(f"{prefix}_{name}", total / max(n_seen, 1))
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["shuffle_generator"] = None
-        state.pop("_training_mode", None)
-        return state
 
 
 def derive_seed(random_state):
@@ -207,17 +219,17 @@ def to_tensor(X, device, dtype=torch.float32):
 
 
 def _callbacks(est, with_validation):
-    callbacks = []
-    if with_validation:
-        callbacks.append(("early_stopping", EarlyStopping(
-            monitor="valid_loss", patience=est.patience, threshold=est.tol,
-            threshold_mode="rel", lower_is_better=True, load_best=True)))
     # callbacks an estimator needs for itself (e.g. a VAE's KL warm-up); they
     # are rebuilt from the parameters, so they also come back after skae.load
     hook = getattr(est, "_training_callbacks", None)
-    callbacks.extend(hook() if hook is not None else [])
+    callbacks = list(hook() if hook is not None else [])
     for i, cb in enumerate(copy.deepcopy(est.callbacks) or []):
         callbacks.append(cb if isinstance(cb, tuple) else (f"user_{i}", cb))
+    if with_validation:
+        # last: stopping ends the epoch, and the other callbacks should see it
+        callbacks.append(("early_stopping", EarlyStopping(
+            monitor="valid_loss", patience=est.patience, threshold=est.tol,
+            threshold_mode="rel", lower_is_better=True, load_best=True)))
     return callbacks
 
 

@@ -213,6 +213,8 @@ def test_early_stopping_stops_and_restores_best(digits):
     for key, value in snapshots[best].items():
         assert torch.equal(restored[key], value)
     assert not torch.equal(restored[key], snapshots[-1][key])
+    # user callbacks run before the stop, so they see every epoch, the last too
+    assert len(snapshots) == ae.n_iter_
 
 
 def test_early_stopping_needs_two_samples():
@@ -306,6 +308,18 @@ def test_pickle_and_joblib_round_trip(digits, fitted, tmp_path):
     again = joblib.load(tmp_path / "ae.joblib")
     np.testing.assert_array_equal(again.inverse_transform(again.transform(X)),
                                   fitted.inverse_transform(fitted.transform(X)))
+
+
+def test_pickle_keeps_one_copy_of_the_weights(fitted):
+    # skorch device-maps only `module_` & co.; the `module` instance skae
+    # passes must travel with them (else the weights are pickled twice, and a
+    # CUDA-trained model cannot be unpickled without CUDA: tests/test_cuda.py)
+    again = pickle.loads(pickle.dumps(fitted))
+    assert again.net_.module is again.net_.module_
+    assert again.net_.criterion is again.net_.criterion_
+    state = fitted.net_.__getstate__()
+    assert not {"module", "module_", "criterion", "criterion_"} & set(state)
+    assert state["cuda_dependent_attributes_"] == fitted.net_.cuda_dependent_attributes_
 
 
 @pytest.mark.parametrize("architecture", ["dense", "conv"])
