@@ -16,8 +16,10 @@ Test accuracy and fit time of:
 The autoencoder is ``AutoencoderTransformer(n_components=32,
 architecture="conv")`` (``--architecture dense`` for the dense one) with its
 defaults; it is pretrained once, on the training images only (no labels), and
-shared by the AE-code rows. Classifiers use their defaults (``random_state=0``);
-logistic regressions use ``max_iter=1000`` on standardised codes (raw pixels
+shared by the AE-code rows (``--pretrained PATH`` keeps it in a skae model file
+and reuses it on the next run, with its recorded pretraining time). Classifiers
+use their defaults (``random_state=0``) except the head's ``--dropout`` and the
+``--weight-decay``; logistic regressions use ``max_iter=1000`` on standardised codes (raw pixels
 are already in [0, 1]).
 
 After each epoch the fine-tuned, frozen and scratch classifiers record their
@@ -35,6 +37,7 @@ Usage::
 
     python benchmarks/bench_classifier.py            # full (long: a conv AE on 60k)
     python benchmarks/bench_classifier.py --quick    # smoke run: 3k/1k images, 2 epochs
+    python benchmarks/bench_classifier.py --dropout 0.5 --pretrained /tmp/ae32.skae
 """
 
 import argparse
@@ -135,6 +138,27 @@ def scratch_copy(autoencoder, seed=0):
     return fresh
 
 
+def pretrain(args, k, X_train, extra):
+    """The autoencoder (fitted on X_train, no labels) and its fit seconds."""
+    import skae
+
+    cache = Path(args.pretrained) if args.pretrained else None
+    meta = cache.with_suffix(cache.suffix + ".json") if cache else None
+    if cache and cache.exists() and meta.exists():
+        ae = skae.load(cache)
+        print(f"loaded the pretrained autoencoder from {cache}")
+        return ae, json.loads(meta.read_text())["pretrain_s"]
+    ae = AutoencoderTransformer(n_components=k, architecture=args.architecture,
+                                random_state=0, **extra)
+    start = time.perf_counter()
+    ae.fit(X_train)  # no labels
+    pretrain_s = time.perf_counter() - start
+    if cache:
+        skae.save(ae, cache)
+        meta.write_text(json.dumps({"pretrain_s": pretrain_s}))
+    return ae, pretrain_s
+
+
 def first_epoch_reaching(curve, level):
     for epoch, acc, _ in curve:
         if acc >= level:
@@ -186,6 +210,12 @@ def main(argv=None):
                         help="where the PNG goes (default: docs/, out/bench_classifier/ "
                              "with --quick)")
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--dropout", type=float, default=0.0,
+                        help="dropout in the classifiers' head (default: 0, the default)")
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--pretrained", default=None,
+                        help="skae model file: the autoencoder is loaded from it when it "
+                             "exists, else pretrained and saved there")
     args = parser.parse_args(argv)
 
     figdir = Path(args.figdir or (ROOT / ("out/bench_classifier" if args.quick else "docs")))
@@ -216,16 +246,14 @@ def main(argv=None):
     acc, fit_s = logistic(pca.transform(X_train), y_train, pca.transform(X_test), y_test)
     row(f"LogisticRegression, PCA({k}) codes", acc, fit_s, pca_s)
 
-    ae = AutoencoderTransformer(n_components=k, architecture=args.architecture,
-                                random_state=0, **extra)
-    start = time.perf_counter()
-    ae.fit(X_train)  # no labels
-    pretrain_s = time.perf_counter() - start
+    ae, pretrain_s = pretrain(args, k, X_train, extra)
     print(f"pretrained {ae!r}: {ae.n_iter_} epochs, {pretrain_s:.1f} s", flush=True)
     Z_train, Z_test = ae.transform(X_train), ae.transform(X_test)
     acc, fit_s = logistic(Z_train, y_train, Z_test, y_test)
     row(f"LogisticRegression, AE({k}) codes", acc, fit_s, pretrain_s)
 
+    head = dict(dropout=args.dropout, weight_decay=args.weight_decay)
+    print(f"classifier settings: {head}")
     classes = np.unique(y_train)
     y_test_enc = np.searchsorted(classes, y_test)
     curves, results = {}, {}
@@ -233,14 +261,14 @@ def main(argv=None):
                 ("fine-tuned", False, ae, X_test)]
     for label, freeze, auto, X_eval in settings:
         clf = EncoderClassifier(auto, freeze_encoder=freeze, random_state=0,
-                                callbacks=[TestAccuracy(X_eval, y_test_enc)], **extra)
+                                callbacks=[TestAccuracy(X_eval, y_test_enc)], **head, **extra)
         acc, fit_s, epochs, curve = fit_classifier(clf, X_train, y_train, X_test, y_test)
         row(f"EncoderClassifier, {label} (AE pretrained)", acc, fit_s, pretrain_s, epochs)
         curves[f"pretrained, {label}"], results[label] = curve, acc
 
     budget = pretrain_s + rows[-1]["fit_s"]
     scratch = EncoderClassifier(scratch_copy(ae), freeze_encoder=False, random_state=0,
-                                max_epochs=10_000,
+                                max_epochs=10_000, **head,
                                 callbacks=[TestAccuracy(X_test, y_test_enc),
                                            TimeBudget(budget)])
     acc, fit_s, scratch_epochs, curve = fit_classifier(scratch, X_train, y_train,

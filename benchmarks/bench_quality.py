@@ -9,16 +9,20 @@ images at n_components 2, 8 and 32:
 * fit time in seconds.
 
 skae models use their defaults (only ``n_components``, ``architecture`` and
-``random_state`` are set) unless ``--max-epochs`` says otherwise.
+``random_state`` are set) unless ``--max-epochs`` or ``--params`` (a JSON
+dict of AutoencoderTransformer parameters) say otherwise.
 
 Usage::
 
     python benchmarks/bench_quality.py                       # everything
     python benchmarks/bench_quality.py --models dense --ks 32
     python benchmarks/bench_quality.py --quick               # smoke run on digits
+    python benchmarks/bench_quality.py --models conv --ks 32 \
+        --params '{"hidden_layer_sizes": [32, 64, 128], "max_epochs": 60}'
 """
 
 import argparse
+import json
 import platform
 import time
 
@@ -33,11 +37,10 @@ from skae import AutoencoderTransformer
 from skae.datasets import load_digits, load_fashion_mnist
 
 
-def make_model(kind, k, max_epochs):
+def make_model(kind, k, params):
     if kind == "pca":
         return PCA(n_components=k, random_state=0)
-    extra = {} if max_epochs is None else {"max_epochs": max_epochs}
-    return AutoencoderTransformer(n_components=k, architecture=kind, random_state=0, **extra)
+    return AutoencoderTransformer(n_components=k, architecture=kind, random_state=0, **params)
 
 
 def probe_accuracy(Z_train, y_train, Z_test, y_test):
@@ -45,9 +48,9 @@ def probe_accuracy(Z_train, y_train, Z_test, y_test):
     return clf.fit(Z_train, y_train).score(Z_test, y_test)
 
 
-def evaluate(kind, k, data, max_epochs):
+def evaluate(kind, k, data, params):
     X_train, y_train, X_test, y_test = data
-    model = make_model(kind, k, max_epochs)
+    model = make_model(kind, k, params)
     start = time.perf_counter()
     model.fit(X_train)
     fit_time = time.perf_counter() - start
@@ -64,8 +67,14 @@ def main(argv=None):
     parser.add_argument("--models", default="pca,dense,conv")
     parser.add_argument("--ks", default="2,8,32")
     parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--params", default="{}",
+                        help="JSON dict of AutoencoderTransformer parameters, e.g. "
+                             "'{\"hidden_layer_sizes\": [32, 64, 128]}'")
     parser.add_argument("--quick", action="store_true", help="digits, 2 epochs")
     args = parser.parse_args(argv)
+    params = json.loads(args.params)
+    if "hidden_layer_sizes" in params:
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
 
     if args.quick:
         X, y = load_digits(return_X_y=True)
@@ -75,14 +84,17 @@ def main(argv=None):
         X_train, y_train = load_fashion_mnist("train", return_X_y=True)
         X_test, y_test = load_fashion_mnist("test", return_X_y=True)
         data = (X_train, y_train, X_test, y_test)
+    if args.max_epochs is not None:
+        params["max_epochs"] = args.max_epochs
 
     print(f"machine: {platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; train {len(data[0])}, test {len(data[2])}\n")
+          f"{torch.get_num_threads()} threads; train {len(data[0])}, test {len(data[2])}; "
+          f"autoencoder parameters {params or 'defaults'}\n")
     print("| model | n_components | test MSE | probe accuracy | fit time (s) | epochs |")
     print("|---|---:|---:|---:|---:|---:|")
     for k in [int(v) for v in args.ks.split(",")]:
         for kind in args.models.split(","):
-            r = evaluate(kind, k, data, args.max_epochs)
+            r = evaluate(kind, k, data, params)
             print(f"| {r['model']} | {r['k']} | {r['mse']:.4f} | {r['acc']:.3f} | "
                   f"{r['fit']:.0f} | {r['epochs']} |", flush=True)
 
