@@ -17,10 +17,10 @@ The autoencoder is ``AutoencoderTransformer(n_components=32,
 architecture="conv")`` (``--architecture dense`` for the dense one) with its
 defaults; it is pretrained once, on the training images only (no labels), and
 shared by the AE-code rows (``--pretrained PATH`` keeps it in a skae model file
-and reuses it on the next run, with its recorded pretraining time). Classifiers
-use their defaults (``random_state=0``) except the head's ``--dropout`` and the
-``--weight-decay``; logistic regressions use ``max_iter=1000`` on standardised codes (raw pixels
-are already in [0, 1]).
+and reuses it on the next run with the same setting, with its recorded
+pretraining time). Classifiers use their defaults (``random_state=0``) except
+the head's ``--dropout`` and the ``--weight-decay``; logistic regressions use
+``max_iter=1000`` on standardised codes (raw pixels are already in [0, 1]).
 
 After each epoch the fine-tuned, frozen and scratch classifiers record their
 test accuracy (a skorch callback; not used for training or early stopping),
@@ -61,6 +61,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+import skae  # noqa: E402
 from skae import AutoencoderTransformer, EncoderClassifier  # noqa: E402
 from _data import load_data  # noqa: E402  (benchmarks/_data.py)
 
@@ -139,15 +140,21 @@ def scratch_copy(autoencoder, seed=0):
 
 
 def pretrain(args, k, X_train, extra):
-    """The autoencoder (fitted on X_train, no labels) and its fit seconds."""
-    import skae
+    """The autoencoder (fitted on X_train, no labels) and its fit seconds.
 
+    With ``--pretrained FILE``, an autoencoder saved there by an earlier run
+    with the same architecture, size and data is reused (with the pretraining
+    time that run measured); otherwise it is fitted and saved there.
+    """
+    setting = dict(architecture=args.architecture, n_components=k, quick=args.quick)
     cache = Path(args.pretrained) if args.pretrained else None
     meta = cache.with_suffix(cache.suffix + ".json") if cache else None
     if cache and cache.exists() and meta.exists():
-        ae = skae.load(cache)
-        print(f"loaded the pretrained autoencoder from {cache}")
-        return ae, json.loads(meta.read_text())["pretrain_s"]
+        saved = json.loads(meta.read_text())
+        if saved["setting"] == setting:
+            print(f"loaded the pretrained autoencoder from {cache}")
+            return skae.load(cache), saved["pretrain_s"]
+        print(f"{cache} holds another setting ({saved['setting']}): pretraining anew")
     ae = AutoencoderTransformer(n_components=k, architecture=args.architecture,
                                 random_state=0, **extra)
     start = time.perf_counter()
@@ -155,7 +162,7 @@ def pretrain(args, k, X_train, extra):
     pretrain_s = time.perf_counter() - start
     if cache:
         skae.save(ae, cache)
-        meta.write_text(json.dumps({"pretrain_s": pretrain_s}))
+        meta.write_text(json.dumps({"setting": setting, "pretrain_s": pretrain_s}))
     return ae, pretrain_s
 
 
