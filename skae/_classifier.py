@@ -52,6 +52,23 @@ class EncoderHead(nn.Module):
         return self.head(self.encoder(x))
 
 
+class AccuracyCrossEntropy(nn.CrossEntropyLoss):
+    """Cross-entropy on logits that also reports each batch's accuracy.
+
+    The accuracy is left in ``self.terms`` so that the history gets
+    ``train_acc`` and ``valid_acc`` per epoch; early stopping watches
+    ``valid_acc``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.terms = {}
+
+    def forward(self, logits, target):
+        self.terms = {"acc": (logits.detach().argmax(1) == target).float().mean()}
+        return super().forward(logits, target)
+
+
 def _is_fitted(estimator):
     try:
         check_is_fitted(estimator)
@@ -117,12 +134,15 @@ default="adam"
         only; pretraining uses the autoencoder's own settings).
     early_stopping : bool, default=True
         Hold out a stratified ``validation_fraction`` of X, stop when the
-        validation cross-entropy has not improved by a relative ``tol`` for
-        ``patience`` epochs, and restore the best weights.
+        validation accuracy has not risen by more than ``tol`` for
+        ``patience`` epochs, and restore the weights of the most accurate
+        epoch. Like :class:`~sklearn.neural_network.MLPClassifier`, this
+        watches accuracy, not the validation cross-entropy: the latter turns
+        up (over-confident probabilities) while accuracy still improves.
     validation_fraction : float in (0, 1), default=0.1
     patience : int, default=5
     tol : float, default=1e-4
-        Relative improvement of the validation loss that counts as progress.
+        Rise of the validation accuracy (absolute) that counts as progress.
     device : {"auto", "cpu", "cuda"}, default="auto"
         ``"auto"`` uses CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -150,8 +170,9 @@ default="adam"
         The classifier's encoder (a copy of the autoencoder's) and head.
     history_ : list of dict
         One dict per epoch of classifier training with ``epoch``,
-        ``train_loss``, ``valid_loss`` (with early stopping; cross-entropy)
-        and ``dur`` (seconds).
+        ``train_loss`` and ``train_acc`` (cross-entropy and accuracy on the
+        training batches, dropout on), ``valid_loss`` and ``valid_acc`` (with
+        early stopping) and ``dur`` (seconds).
     n_iter_ : int
         Number of epochs of classifier training.
     n_features_in_ : int
@@ -295,7 +316,7 @@ default="adam"
         self.autoencoder_ = self._fitted_autoencoder(X, ae_seed)
         with seeded(self._seed_, device):
             module = self._build_module(self.autoencoder_, len(self.classes_), device)
-        criterion = nn.CrossEntropyLoss()
+        criterion = AccuracyCrossEntropy()
         if self.freeze_encoder:
             # The frozen encoder is deterministic (eval mode): encode X once
             # and train the head on the codes, instead of running the encoder
@@ -394,7 +415,11 @@ default="adam"
             setattr(self, key, value)
         module = self._build_module(self.autoencoder_, len(self.classes_), "cpu")
         module.load_state_dict(tensors)
-        self._set_fitted(rebuild_net(self, module, nn.CrossEntropyLoss(), self.history_))
+        self._set_fitted(rebuild_net(self, module, AccuracyCrossEntropy(), self.history_))
+
+    #: early stopping watches the validation accuracy (see ``early_stopping``)
+    _early_stopping_monitor = dict(monitor="valid_acc", lower_is_better=False,
+                                   threshold_mode="abs")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -218,6 +218,11 @@ def to_tensor(X, device, dtype=torch.float32):
     return torch.tensor(np.asarray(X), dtype=dtype, device=device)
 
 
+#: what early stopping watches unless an estimator's ``_early_stopping_monitor``
+#: says otherwise (e.g. the classifier's validation accuracy)
+VALID_LOSS_MONITOR = dict(monitor="valid_loss", lower_is_better=True, threshold_mode="rel")
+
+
 def _callbacks(est, with_validation):
     # callbacks an estimator needs for itself (e.g. a VAE's KL warm-up); they
     # are rebuilt from the parameters, so they also come back after skae.load
@@ -227,9 +232,9 @@ def _callbacks(est, with_validation):
         callbacks.append(cb if isinstance(cb, tuple) else (f"user_{i}", cb))
     if with_validation:
         # last: stopping ends the epoch, and the other callbacks should see it
+        monitor = dict(VALID_LOSS_MONITOR, **getattr(est, "_early_stopping_monitor", {}))
         callbacks.append(("early_stopping", EarlyStopping(
-            monitor="valid_loss", patience=est.patience, threshold=est.tol,
-            threshold_mode="rel", lower_is_better=True, load_best=True)))
+            patience=est.patience, threshold=est.tol, load_best=True, **monitor)))
     return callbacks
 
 

@@ -85,10 +85,28 @@ def test_fit_predict_proba_score(digits, frozen):
 def test_fitted_attributes(frozen):
     assert frozen.n_features_in_ == 64
     assert frozen.n_iter_ == len(frozen.history_) >= 1
-    assert {"epoch", "train_loss", "valid_loss", "dur"} <= set(frozen.history_[0])
+    assert ({"epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "dur"}
+            <= set(frozen.history_[0]))
     assert isinstance(frozen.net_, skae._training.TrainingNet)
     assert frozen.net_.module_.encoder is frozen.encoder_
     assert frozen.net_.module_.head is frozen.head_
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_early_stopping_watches_validation_accuracy(digits, ae, freeze):
+    # As MLPClassifier: stop when the validation accuracy stalls and keep the
+    # most accurate epoch (not the one with the lowest cross-entropy).
+    Xtr, ytr, _, _ = digits
+    clf = EncoderClassifier(ae, freeze_encoder=freeze, tol=0.0, patience=3,
+                            **dict(CLF_FAST, max_epochs=60)).fit(Xtr, ytr)
+    accs = [row["valid_acc"] for row in clf.history_]
+    best = int(np.argmax(accs))  # first maximum: a tie is no progress
+    assert clf.n_iter_ == best + 1 + 3 < 60  # stopped `patience` epochs after the best
+    _, valid_idx = skae._training.split_for_validation(clf, len(Xtr), clf._seed_,
+                                                       stratify=ytr)
+    # the restored weights are the best epoch's: same accuracy on the split
+    assert clf.score(Xtr[valid_idx], ytr[valid_idx]) == pytest.approx(accs[best])
+    assert all(0 <= row["train_acc"] <= 1 for row in clf.history_)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
