@@ -31,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from skae import DenoisingAE, NoiseInjector
-from skae.cli import load_dataset
+from skae.datasets import load_train_test
 from skae.evaluation import robustness_report
 
 parser = argparse.ArgumentParser()
@@ -50,7 +50,7 @@ if quick:
     params.update(max_epochs=3, hidden_layer_sizes=(64,))
     levels = {kind: values[::3] for kind, values in levels.items()}
 
-X_train, y_train, X_test, y_test, image_shape = load_dataset(
+X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)
 
 # %%

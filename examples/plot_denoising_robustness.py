@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer, DenoisingAE, NoiseInjector
-from skae.cli import load_dataset
+from skae.datasets import load_train_test
 from skae.evaluation import robustness_report
 from skae.plotting import plot_reconstructions
 
@@ -45,7 +45,7 @@ if quick:
     n_train, n_test = (None, None) if digits else (2_000, 500)
     params.update(max_epochs=3, hidden_layer_sizes=(64,))
 
-X_train, y_train, X_test, y_test, image_shape = load_dataset(
+X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)
 
 # %%

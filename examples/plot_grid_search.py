@@ -34,7 +34,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from skae import AutoencoderTransformer
-from skae.cli import load_dataset
+from skae.datasets import load_train_test
 from skae.evaluation import reconstruction_error
 
 parser = argparse.ArgumentParser()
@@ -61,7 +61,7 @@ if quick:
     ae_grid = {"reduce__n_components": sizes, "reduce__lr": [1e-2],
                "reduce__max_epochs": [2]}
 
-X_train, y_train, X_test, y_test, image_shape = load_dataset(
+X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)
 print(f"{args.dataset}: {X_train.shape[0]} training and {X_test.shape[0]} test images")
 

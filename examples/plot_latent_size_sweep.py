@@ -23,7 +23,7 @@ Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
 # %%
 # Settings and data
 # -----------------
-# ``load_dataset`` returns a stratified train/test split (digits) or the
+# ``load_train_test`` returns a stratified train/test split (digits) or the
 # official splits (MNIST-like sets, subsampled here to keep the run short), as
 # float32 images in [0, 1], flattened.
 import argparse
@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
-from skae.cli import load_dataset
+from skae.datasets import load_train_test
 from skae.evaluation import reconstruction_error
 from skae.plotting import plot_reconstructions
 
@@ -56,7 +56,7 @@ if quick:
     n_train, n_test = (None, None) if digits else (2_000, 500)
     ae_params.update(max_epochs=3, hidden_layer_sizes=(64,))
 
-X_train, y_train, X_test, y_test, image_shape = load_dataset(
+X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)
 print(f"{args.dataset}: {X_train.shape[0]} training and {X_test.shape[0]} test "
       f"images of {image_shape}")

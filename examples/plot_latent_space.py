@@ -26,8 +26,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from skae import AutoencoderTransformer
-from skae.cli import load_dataset
-from skae.datasets import FASHION_CLASSES
+from skae.datasets import FASHION_CLASSES, load_train_test
 from skae.plotting import plot_latent_space
 
 parser = argparse.ArgumentParser()
@@ -43,7 +42,7 @@ if quick:
     n_train, n_test = (None, 200) if digits else (2_000, 200)
     params.update(max_epochs=3, hidden_layer_sizes=(64,))
 
-X_train, y_train, X_test, y_test, image_shape = load_dataset(
+X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)
 names = FASHION_CLASSES if args.dataset == "fashion-mnist" else None
 

@@ -39,7 +39,7 @@ from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 
 from skae import AutoencoderTransformer
-from skae.cli import load_dataset
+from skae.datasets import load_train_test
 from skae.evaluation import reconstruction_error
 
 parser = argparse.ArgumentParser()
@@ -57,7 +57,7 @@ if quick:
     n_trials, max_epochs = 3, 3
     widths = {"small": (64,)}
 
-X_train, y_train, X_test, y_test, image_shape = load_dataset(
+X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)
 # trials are compared on a validation split of the training images
 X_fit, X_val = train_test_split(X_train, test_size=0.2, random_state=0)

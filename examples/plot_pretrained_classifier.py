@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from skae import AutoencoderTransformer, EncoderClassifier
-from skae.cli import load_dataset
+from skae.datasets import load_train_test
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist", "mnist"])
@@ -52,7 +52,7 @@ if quick:
     ae_params.update(max_epochs=3, hidden_layer_sizes=(64,))
     label_counts, clf_epochs = [100], 3
 
-X_train, y_train, X_test, y_test, image_shape = load_dataset(
+X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)
 
 # %%

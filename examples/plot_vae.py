@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from skae import VAETransformer
-from skae.cli import load_dataset
+from skae.datasets import load_train_test
 from skae.plotting import (plot_history, plot_latent_grid, plot_latent_space,
                            plot_reconstructions, plot_samples)
 
@@ -45,7 +45,7 @@ if quick:
     n_train, n_test = (None, None) if digits else (2_000, 500)
     params.update(max_epochs=3, hidden_layer_sizes=(64,))
 
-X_train, y_train, X_test, y_test, image_shape = load_dataset(
+X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)
 
 # %%

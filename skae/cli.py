@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .datasets import DATASET_NAMES as DATASETS
+
 __all__ = ["main"]
 
-DATASETS = ("digits", "fashion-mnist", "mnist")
 # per-dataset defaults: training / test subset sizes (None = all) and epochs
 DATASET_DEFAULTS = {
     "digits": {"n_train": None, "n_test": None, "max_epochs": 100},
@@ -34,40 +35,15 @@ def _progress(message):
 
 
 # ----------------------------------------------------------------- data
-def load_dataset(name, *, root=None, n_train=None, n_test=None, random_state=0):
-    """``(X_train, y_train, X_test, y_test, image_shape)`` for a dataset name.
+def _load_data(name, *, root, n_train, n_test, random_state):
+    """:func:`skae.datasets.load_train_test`, with errors named after the flags."""
+    from .datasets import load_train_test
 
-    digits is split 75/25 (stratified); MNIST-like sets use their official
-    train/test splits. ``n_train``/``n_test`` draw stratified random subsets.
-    """
-    from sklearn.model_selection import train_test_split
-
-    from . import datasets
-
-    if name == "digits":
-        data = datasets.load_digits()
-        X_train, X_test, y_train, y_test = train_test_split(
-            data.data, data.target, test_size=0.25, stratify=data.target,
-            random_state=random_state)
-    else:
-        loader = datasets.load_fashion_mnist if name == "fashion-mnist" \
-            else datasets.load_mnist
-        data = loader("train", root=root)
-        X_train, y_train = data.data, data.target
-        X_test, y_test = loader("test", root=root, return_X_y=True)
-
-    def subset(X, y, n, what):
-        if n is None or n >= len(X):
-            return X, y
-        if n < 20:
-            raise CLIError(f"--{what} must be at least 20; got {n}.")
-        X, _, y, _ = train_test_split(X, y, train_size=n, stratify=y,
-                                      random_state=random_state)
-        return X, y
-
-    X_train, y_train = subset(X_train, y_train, n_train, "n-train")
-    X_test, y_test = subset(X_test, y_test, n_test, "n-test")
-    return X_train, y_train, X_test, y_test, tuple(data.image_shape)
+    for flag, n in (("--n-train", n_train), ("--n-test", n_test)):
+        if n is not None and n < 20:
+            raise CLIError(f"{flag} must be at least 20; got {n}.")
+    return load_train_test(name, n_train=n_train, n_test=n_test, root=root,
+                           random_state=random_state)
 
 
 # ----------------------------------------------------------------- models
@@ -163,7 +139,7 @@ def cmd_demo(args):
                        f"{', '.join(DEMO_MODELS)}.")
     names = [lookup[m.lower()] for m in names]
 
-    X_train, y_train, X_test, y_test, image_shape = load_dataset(
+    X_train, y_train, X_test, y_test, image_shape = _load_data(
         args.dataset, root=args.data_dir, n_train=n_train, n_test=n_test,
         random_state=args.random_state)
     k = args.n_components
@@ -295,7 +271,7 @@ def cmd_fit(args):
     from .evaluation import reconstruction_error
 
     defaults = DATASET_DEFAULTS[args.dataset]
-    X_train, _, X_test, _, image_shape = load_dataset(
+    X_train, _, X_test, _, image_shape = _load_data(
         args.dataset, root=args.data_dir, n_train=args.n_train,
         n_test=defaults["n_test"], random_state=args.random_state)
     est = FIT_MODELS[args.model](args.n_components, image_shape,

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["load_digits", "load_mnist", "load_fashion_mnist", "read_idx"]
+__all__ = ["load_digits", "load_mnist", "load_fashion_mnist", "load_train_test", "read_idx"]
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                    "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -329,3 +329,84 @@ def load_fashion_mnist(split="train", *, root=None, download=False, return_X_y=F
     return _load_idx_dataset("fashion-mnist", split, root, download, return_X_y,
                              FASHION_CLASSES,
                              "Fashion-MNIST (Zalando), 28x28 grey levels in [0, 1].")
+
+
+#: dataset names understood by :func:`load_train_test` (and the CLI)
+DATASET_NAMES = ("digits", "fashion-mnist", "mnist")
+
+
+def load_train_test(name="digits", *, n_train=None, n_test=None, root=None,
+                    download=False, random_state=0):
+    """Training and test sets of a dataset by name, optionally subsampled.
+
+    The one loader behind the examples and the ``skae`` command: digits is
+    split 75/25 (stratified, it has no official split); MNIST and
+    Fashion-MNIST keep their official 60k/10k splits. ``n_train`` and
+    ``n_test`` draw stratified random subsets, for quick runs.
+
+    Parameters
+    ----------
+    name : {"digits", "fashion-mnist", "mnist"}, default="digits"
+        The dataset. ``"digits"`` needs no files (:func:`load_digits`).
+    n_train, n_test : int or None, default=None
+        Sizes of stratified random subsets of the training and test sets (at
+        least 20 each); None, or a size at least the set's, keeps all of it.
+    root : str or path-like, default=None
+        Folder searched first for the IDX files (see :func:`load_mnist`).
+    download : bool, default=False
+        Download MNIST-like files through torchvision when no local copy is
+        found.
+    random_state : int, RandomState instance or None, default=0
+        Drives the digits split and the subsets.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test : ndarray
+        float32 images flattened, in [0, 1], and int64 labels.
+    image_shape : tuple of int
+        ``(height, width)`` of one image, e.g. for ``image_shape=`` of a conv
+        autoencoder or for plotting.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``name`` or a subset size below 20.
+    FileNotFoundError
+        When MNIST-like files are not found (see :func:`load_mnist`).
+
+    Examples
+    --------
+    >>> from skae.datasets import load_train_test
+    >>> X_train, y_train, X_test, y_test, image_shape = load_train_test(
+    ...     "digits", n_test=200)
+    >>> X_train.shape, X_test.shape, image_shape
+    ((1347, 64), (200, 64), (8, 8))
+    """
+    from sklearn.model_selection import train_test_split
+
+    if name not in DATASET_NAMES:
+        raise ValueError(f"name must be one of {DATASET_NAMES}; got {name!r}.")
+    for what, n in (("n_train", n_train), ("n_test", n_test)):
+        if n is not None and n < 20:
+            raise ValueError(f"{what} must be at least 20 (or None for all); got {n}.")
+    if name == "digits":
+        data = load_digits()
+        X_train, X_test, y_train, y_test = train_test_split(
+            data.data, data.target, test_size=0.25, stratify=data.target,
+            random_state=random_state)
+    else:
+        loader = load_fashion_mnist if name == "fashion-mnist" else load_mnist
+        data = loader("train", root=root, download=download)
+        X_train, y_train = data.data, data.target
+        X_test, y_test = loader("test", root=root, download=download, return_X_y=True)
+
+    def subset(X, y, n):
+        if n is None or n >= len(X):
+            return X, y
+        X, _, y, _ = train_test_split(X, y, train_size=n, stratify=y,
+                                      random_state=random_state)
+        return X, y
+
+    X_train, y_train = subset(X_train, y_train, n_train)
+    X_test, y_test = subset(X_test, y_test, n_test)
+    return X_train, y_train, X_test, y_test, tuple(data.image_shape)

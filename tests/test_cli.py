@@ -75,11 +75,11 @@ def test_demo_pca_row_is_exact(capsys):
     """The PCA row reports the real test MSE of PCA on the same split."""
     from sklearn.decomposition import PCA
 
-    from skae.cli import load_dataset
+    from skae.datasets import load_train_test
 
     code, out, _ = run(capsys, "demo", "--quick", "--models", "pca")
     assert code == 0
-    X_train, _, X_test, _, _ = load_dataset("digits", n_train=300, n_test=100)
+    X_train, _, X_test, _, _ = load_train_test("digits", n_train=300, n_test=100)
     pca = PCA(8, random_state=0).fit(X_train)
     expected = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
     row = out.splitlines()[2].split()

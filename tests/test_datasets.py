@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from skae import datasets
-from skae.datasets import load_digits, load_fashion_mnist, load_mnist, read_idx
+from skae.datasets import (load_digits, load_fashion_mnist, load_mnist, load_train_test,
+                           read_idx)
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -60,6 +61,44 @@ def test_load_digits():
     assert data.data.min() == 0.0 and data.data.max() == 1.0
     X, y = load_digits(return_X_y=True)
     assert y.dtype == np.int64 and set(np.unique(y)) == set(range(10))
+
+
+def test_load_train_test_digits():
+    X_train, y_train, X_test, y_test, image_shape = load_train_test("digits")
+    assert (len(X_train), len(X_test)) == (1347, 450) and image_shape == (8, 8)
+    assert X_train.dtype == np.float32 and y_train.dtype == np.int64
+    # a stratified 75/25 split: together the two sets are all the digits
+    whole, labels = load_digits(return_X_y=True)
+    assert np.all(np.abs(np.bincount(y_test) - 0.25 * np.bincount(labels)) <= 1)
+    assert len(np.unique(np.vstack([X_train, X_test]), axis=0)) == len(np.unique(whole, axis=0))
+    # subsets are stratified, reproducible and driven by random_state
+    a = load_train_test("digits", n_train=200, n_test=100, random_state=1)
+    b = load_train_test("digits", n_train=200, n_test=100, random_state=1)
+    c = load_train_test("digits", n_train=200, n_test=100, random_state=2)
+    assert (len(a[0]), len(a[2])) == (200, 100)
+    assert np.bincount(a[1]).min() >= 19 and np.bincount(a[3]).min() >= 9
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_load_train_test_official_splits(isolated):
+    train_images, train_labels = write_split(isolated / "data", "train", n=30)
+    test_images, _ = write_split(isolated / "data", "test", n=25, seed=1)
+    X_train, y_train, X_test, y_test, image_shape = load_train_test(
+        "fashion-mnist", root=isolated / "data")
+    assert image_shape == (28, 28) and (len(X_train), len(X_test)) == (30, 25)
+    np.testing.assert_array_equal(X_train, train_images.reshape(30, -1) / np.float32(255))
+    np.testing.assert_array_equal(y_train, train_labels)
+    np.testing.assert_array_equal(X_test, test_images.reshape(25, -1) / np.float32(255))
+    with pytest.raises(FileNotFoundError, match="mnist train split not found"):
+        load_train_test("mnist", root=isolated / "nowhere")
+
+
+def test_load_train_test_errors():
+    with pytest.raises(ValueError, match="name must be one of"):
+        load_train_test("cifar")
+    with pytest.raises(ValueError, match="n_test must be at least 20"):
+        load_train_test("digits", n_test=5)
 
 
 @pytest.mark.parametrize("gz", [True, False])
