@@ -140,7 +140,10 @@ default="adam"
         watches accuracy, not the validation cross-entropy: the latter turns
         up (over-confident probabilities) while accuracy still improves.
     validation_fraction : float in (0, 1), default=0.1
-    patience : int, default=5
+    patience : int, default=10
+        Epochs without progress before stopping. Longer than the
+        autoencoders' 5 because accuracy moves in steps and is noisier than a
+        loss (``MLPClassifier``'s ``n_iter_no_change`` is 10 too).
     tol : float, default=1e-4
         Rise of the validation accuracy (absolute) that counts as progress.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -219,7 +222,7 @@ default="adam"
     def __init__(self, autoencoder=None, *, freeze_encoder=True, hidden_layer_sizes=(128,),
                  activation="relu", dropout=0.0, optimizer="adam", lr=1e-3,
                  weight_decay=0.0, batch_size=128, max_epochs=30, early_stopping=True,
-                 validation_fraction=0.1, patience=5, tol=1e-4, device="auto",
+                 validation_fraction=0.1, patience=10, tol=1e-4, device="auto",
                  random_state=None, verbose=0, callbacks=None):
         self.autoencoder = autoencoder
         self.freeze_encoder = freeze_encoder
