@@ -419,9 +419,15 @@ def _draw_history(ax, history, name, log):
         values = [np.nan if v is None else float(v) for v in values]
         ax.plot(epochs, values, style, marker="o", ms=3, label=key.replace("_", " "))
         if key == "valid_loss":
-            best = int(np.nanargmin(values))
+            # the epoch early stopping keeps: a classifier's watches accuracy
+            accs = [h.get("valid_acc") for h in history]
+            if any(a is not None for a in accs):
+                best = int(np.nanargmax([np.nan if a is None else float(a) for a in accs]))
+                what = "best valid acc"
+            else:
+                best, what = int(np.nanargmin(values)), "best"
             ax.plot(epochs[best], values[best], "*", ms=12, color="C1",
-                    label=f"best (epoch {epochs[best]})")
+                    label=f"{what} (epoch {epochs[best]})")
     if log:
         ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -438,7 +444,9 @@ def plot_history(estimator, *, log=False, ax=None, title=None):
     ----------
     estimator : fitted estimator, list of dict, or mapping of str to those
         Anything with ``history_`` (one dict per epoch with ``train_loss``
-        and, with early stopping, ``valid_loss``), the list itself, or a
+        and, with early stopping, ``valid_loss``; the star marks the epoch
+        early stopping keeps: the lowest ``valid_loss``, or the highest
+        ``valid_acc`` when the history has it), the list itself, or a
         mapping ``{name: estimator}`` drawn as one panel per model (losses
         of different models need not share a scale).
     log : bool, default=False

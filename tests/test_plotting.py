@@ -171,6 +171,22 @@ def test_history(ae, vae, tmp_path):
         plot_history(PCA())
 
 
+def test_history_marks_the_epoch_a_classifier_keeps():
+    # a classifier's early stopping keeps the most accurate epoch, which need
+    # not be the one with the lowest validation loss
+    history = [{"epoch": 1, "train_loss": 1.0, "valid_loss": 0.5, "valid_acc": 0.80},
+               {"epoch": 2, "train_loss": 0.8, "valid_loss": 0.4, "valid_acc": 0.85},
+               {"epoch": 3, "train_loss": 0.6, "valid_loss": 0.45, "valid_acc": 0.88},
+               {"epoch": 4, "train_loss": 0.5, "valid_loss": 0.5, "valid_acc": 0.88}]
+    ax = plot_history(history).axes[0]
+    star = ax.lines[-1]
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == (3, 0.45)
+    assert ax.get_legend().get_texts()[-1].get_text() == "best valid acc (epoch 3)"
+    ax = plot_history([{k: v for k, v in h.items() if k != "valid_acc"}
+                       for h in history]).axes[0]
+    assert ax.lines[-1].get_xdata()[0] == 2
+
+
 def robustness_records():
     return [{"kind": kind, "level": level, "input": inp,
              "mse": level * scale * (0.5 if inp == "denoised" else 1.0),
