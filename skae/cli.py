@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import DATASET_NAMES as DATASETS
+from .datasets import DATASET_NAMES as DATASETS, MIN_SUBSET_SIZE
 
 __all__ = ["main"]
 
@@ -36,12 +36,12 @@ def _progress(message):
 
 # ----------------------------------------------------------------- data
 def _load_data(name, *, root, n_train, n_test, random_state):
-    """:func:`skae.datasets.load_train_test`, with errors named after the flags."""
+    """:func:`skae.datasets.load_train_test`, with its size check named after the flags."""
     from .datasets import load_train_test
 
     for flag, n in (("--n-train", n_train), ("--n-test", n_test)):
-        if n is not None and n < 20:
-            raise CLIError(f"{flag} must be at least 20; got {n}.")
+        if n is not None and n < MIN_SUBSET_SIZE:
+            raise CLIError(f"{flag} must be at least {MIN_SUBSET_SIZE}; got {n}.")
     return load_train_test(name, n_train=n_train, n_test=n_test, root=root,
                            random_state=random_state)
 

@@ -333,6 +333,8 @@ def load_fashion_mnist(split="train", *, root=None, download=False, return_X_y=F
 
 #: dataset names understood by :func:`load_train_test` (and the CLI)
 DATASET_NAMES = ("digits", "fashion-mnist", "mnist")
+#: smallest subset :func:`load_train_test` draws (stratified over 10 classes)
+MIN_SUBSET_SIZE = 20
 
 
 def load_train_test(name="digits", *, n_train=None, n_test=None, root=None,
@@ -387,8 +389,9 @@ def load_train_test(name="digits", *, n_train=None, n_test=None, root=None,
     if name not in DATASET_NAMES:
         raise ValueError(f"name must be one of {DATASET_NAMES}; got {name!r}.")
     for what, n in (("n_train", n_train), ("n_test", n_test)):
-        if n is not None and n < 20:
-            raise ValueError(f"{what} must be at least 20 (or None for all); got {n}.")
+        if n is not None and n < MIN_SUBSET_SIZE:
+            raise ValueError(f"{what} must be at least {MIN_SUBSET_SIZE} (or None for all); "
+                             f"got {n}.")
     if name == "digits":
         data = load_digits()
         X_train, X_test, y_train, y_test = train_test_split(
