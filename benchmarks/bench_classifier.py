@@ -325,8 +325,9 @@ def main(argv=None):
     print(f"saved {path}")
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"data": data_name, "n_labels": len(labelled), "rows": rows, "curves": curves, "budget_s": budget,
-             "fine_tuned_reach_epoch": reach, "scratch_epochs": scratch_epochs},
+            {"data": data_name, "n_labels": len(labelled), "rows": rows, "curves": curves,
+             "budget_s": budget, "fine_tuned_reach_epoch": reach,
+             "scratch_epochs": scratch_epochs},
             indent=2))
 
 

@@ -13,46 +13,63 @@ Usage::
     python benchmarks/explore_richer_conv.py bn 18     # BatchNorm, 18 epochs (~13 min on 2 cores)
     python benchmarks/explore_richer_conv.py plain 18  # without BatchNorm
 """
-import sys, time, numpy as np, torch
+import sys
+import time
+
+import numpy as np
+import torch
 from torch import nn
 from torch.nn import functional as F
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from skae.datasets import load_fashion_mnist
+
+from skae._training import predict_batches
+from _data import load_data  # benchmarks/_data.py
+from bench_quality import probe_accuracy
 
 bn = sys.argv[1] == "bn" if len(sys.argv) > 1 else True
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 30
 torch.manual_seed(0)
-Xtr, ytr = load_fashion_mnist("train", return_X_y=True)
-Xte, yte = load_fashion_mnist("test", return_X_y=True)
-def block(conv, c):
-    return [conv, nn.BatchNorm2d(c), nn.ReLU()] if bn else [conv, nn.ReLU()]
-enc = nn.Sequential(*block(nn.Conv2d(1, 16, 3, 1, 1), 16), *block(nn.Conv2d(16, 32, 3, 2, 1), 32),
-                    *block(nn.Conv2d(32, 64, 3, 2, 1), 64), nn.Flatten(), nn.Linear(3136, 32))
-dec = nn.Sequential(nn.Linear(32, 3136), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
-                    *block(nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1), 32),
-                    *block(nn.ConvTranspose2d(32, 16, 3, 2, 1, output_padding=1), 16),
-                    nn.Conv2d(16, 1, 3, 1, 1), nn.Flatten())
-model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), enc, dec)
+Xtr, ytr, Xte, yte, _ = load_data(quick=False)
+
+
+def block(conv, channels):
+    return [conv, nn.BatchNorm2d(channels), nn.ReLU()] if bn else [conv, nn.ReLU()]
+
+
+encoder = nn.Sequential(
+    nn.Unflatten(1, (1, 28, 28)),
+    *block(nn.Conv2d(1, 16, 3, 1, 1), 16),       # full resolution, stride 1
+    *block(nn.Conv2d(16, 32, 3, 2, 1), 32),      # skae's stride-2 blocks
+    *block(nn.Conv2d(32, 64, 3, 2, 1), 64),
+    nn.Flatten(), nn.Linear(3136, 32))
+decoder = nn.Sequential(
+    nn.Linear(32, 3136), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
+    *block(nn.ConvTranspose2d(64, 32, 3, 2, 1, output_padding=1), 32),
+    *block(nn.ConvTranspose2d(32, 16, 3, 2, 1, output_padding=1), 16),
+    nn.Conv2d(16, 1, 3, 1, 1), nn.Flatten())      # full resolution, stride 1
+model = nn.Sequential(encoder, decoder)
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 X = torch.from_numpy(Xtr)
 g = torch.Generator().manual_seed(1)
 start = time.perf_counter()
 for ep in range(epochs):
-    model.train(); t = time.perf_counter(); tot = 0.0
+    model.train()
+    t, total = time.perf_counter(), 0.0
     perm = torch.randperm(len(X), generator=g)
     for i in range(0, len(X), 128):
         xb = X[perm[i:i + 128]]
         loss = F.binary_cross_entropy_with_logits(model(xb), xb)
-        opt.zero_grad(); loss.backward(); opt.step(); tot += loss.item() * len(xb)
-    print(f"epoch {ep + 1} loss {tot / len(X):.5f} {time.perf_counter() - t:.1f}s", flush=True)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(xb)
+    print(f"epoch {ep + 1} loss {total / len(X):.5f} {time.perf_counter() - t:.1f}s",
+          flush=True)
 fit = time.perf_counter() - start
+
 model.eval()
-with torch.inference_mode():
-    def codes(A): return torch.cat([model[1](model[0](torch.from_numpy(A[i:i + 2048]))) for i in range(0, len(A), 2048)]).numpy()
-    Zte = codes(Xte); Ztr = codes(Xtr)
-    rec = torch.sigmoid(torch.cat([model[2](torch.from_numpy(Zte[i:i + 2048])) for i in range(0, len(Zte), 2048)])).numpy()
-mse = float(np.mean((rec.astype(np.float64) - Xte) ** 2))
-acc = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(Ztr, ytr).score(Zte, yte)
+Ztr = predict_batches(encoder, Xtr, 32, "cpu", np.float32)
+Zte = predict_batches(encoder, Xte, 32, "cpu", np.float32)
+rec = predict_batches(lambda z: torch.sigmoid(decoder(z)), Zte, 784, "cpu", np.float64)
+mse = float(np.mean((rec - Xte) ** 2))
+acc = probe_accuracy(Ztr, ytr, Zte, yte)
 print(f"RESULT bn={bn} epochs={epochs} test MSE {mse:.4f} probe {acc:.3f} fit {fit:.0f}s")

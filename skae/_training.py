@@ -205,7 +205,6 @@ class TrainingNet(NeuralNet):
             self.history.record(f"{prefix}_{name}", total / max(n_seen, 1))
 
 
-
 def derive_seed(random_state):
     """One int seed from an sklearn ``random_state`` (int, RandomState, None)."""
     from sklearn.utils import check_random_state
