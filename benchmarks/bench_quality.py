@@ -10,7 +10,9 @@ images at n_components 2, 8 and 32:
 
 skae models use their defaults (only ``n_components``, ``architecture`` and
 ``random_state`` are set) unless ``--max-epochs`` or ``--params`` (a JSON
-dict of AutoencoderTransformer parameters) say otherwise.
+dict of AutoencoderTransformer parameters) say otherwise. ``--cosine`` adds
+skorch's ``LRScheduler`` with a cosine decay of the learning rate to zero
+over ``max_epochs`` (through the estimators' ``callbacks`` parameter).
 
 Usage::
 
@@ -19,6 +21,8 @@ Usage::
     python benchmarks/bench_quality.py --quick               # smoke run on digits
     python benchmarks/bench_quality.py --models conv --ks 32 \
         --params '{"hidden_layer_sizes": [32, 64, 128], "max_epochs": 60}'
+    python benchmarks/bench_quality.py --models conv --ks 32 --cosine \
+        --params '{"lr": 0.002, "max_epochs": 55}'
 """
 
 import argparse
@@ -32,6 +36,8 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from skorch.callbacks import LRScheduler
 
 from skae import AutoencoderTransformer
 from skae.datasets import load_digits, load_fashion_mnist
@@ -71,6 +77,8 @@ def main(argv=None):
                         help="JSON dict of AutoencoderTransformer parameters, e.g. "
                              "'{\"hidden_layer_sizes\": [32, 64, 128]}'")
     parser.add_argument("--quick", action="store_true", help="digits, 2 epochs")
+    parser.add_argument("--cosine", action="store_true",
+                        help="decay the learning rate to 0 over max_epochs (cosine)")
     args = parser.parse_args(argv)
     params = json.loads(args.params)
     if "hidden_layer_sizes" in params:
@@ -86,6 +94,9 @@ def main(argv=None):
         data = (X_train, y_train, X_test, y_test)
     if args.max_epochs is not None:
         params["max_epochs"] = args.max_epochs
+    if args.cosine:
+        t_max = params.get("max_epochs", AutoencoderTransformer().max_epochs)
+        params["callbacks"] = [("lr_cosine", LRScheduler("CosineAnnealingLR", T_max=t_max))]
 
     print(f"machine: {platform.machine()}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; train {len(data[0])}, test {len(data[2])}; "
