@@ -410,19 +410,26 @@ def _history(obj):
     return history
 
 
+def _history_column(history, key):
+    """``key``'s value per epoch as floats (NaN where missing); None if no epoch has it."""
+    values = [h.get(key) for h in history]
+    if all(v is None for v in values):
+        return None
+    return [np.nan if v is None else float(v) for v in values]
+
+
 def _draw_history(ax, history, name, log):
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
     for key, style in (("train_loss", "-"), ("valid_loss", "--")):
-        values = [h.get(key) for h in history]
-        if all(v is None for v in values):
+        values = _history_column(history, key)
+        if values is None:
             continue
-        values = [np.nan if v is None else float(v) for v in values]
         ax.plot(epochs, values, style, marker="o", ms=3, label=key.replace("_", " "))
         if key == "valid_loss":
             # the epoch early stopping keeps: a classifier's watches accuracy
-            accs = [h.get("valid_acc") for h in history]
-            if any(a is not None for a in accs):
-                best = int(np.nanargmax([np.nan if a is None else float(a) for a in accs]))
+            accs = _history_column(history, "valid_acc")
+            if accs is not None:
+                best = int(np.nanargmax(accs))
                 what = "best valid acc"
             else:
                 best, what = int(np.nanargmin(values)), "best"
