@@ -85,7 +85,10 @@ default="adam"
         its own ``kind``, ``level``, ``clip``, ``patch_size`` and
         ``image_shape`` (it is cloned, never modified; its ``random_state`` is
         not used: this estimator's ``random_state`` drives the noise), and
-        ``noise_level`` is then ignored. Occlusion takes its image shape from
+        ``noise_level`` is then ignored. Occlusion puts one square patch on
+        every training image, covering the fraction ``noise_level`` (or the
+        injector's ``level``) of its area, e.g. 0.25 for half the image side
+        (a level of 0 leaves the image clean); it takes its image shape from
         the injector, else from ``image_shape`` (or the square image that
         conv infers).
     noise_level : float or list of float, default=0.2

@@ -17,7 +17,7 @@ from sklearn.utils.validation import validate_data
 from ._base import as_chw
 
 KINDS = ("gaussian", "uniform", "salt_and_pepper", "occlusion", "flip", "mask")
-#: kinds whose ``level`` is a fraction (of pixels, or of samples for occlusion)
+#: kinds whose ``level`` is a fraction (of the values; of the image area for occlusion)
 FRACTION_KINDS = ("salt_and_pepper", "occlusion", "flip", "mask")
 
 #: rows converted to a tensor at a time by :meth:`NoiseInjector.transform`
@@ -35,7 +35,7 @@ def check_levels(level, kind):
     if any(not np.isfinite(v) or v < 0 for v in levels):
         raise ValueError(f"level must be >= 0 (and finite); got {level!r}.")
     if kind in FRACTION_KINDS and any(v > 1 for v in levels):
-        what = "samples" if kind == "occlusion" else "values"
+        what = "the image area" if kind == "occlusion" else "values"
         raise ValueError(f"level is the fraction of {what} corrupted by kind={kind!r}, "
                          f"so it must lie in [0, 1]; got {level!r}.")
     return levels
@@ -55,16 +55,58 @@ def check_clip(clip):
 
 
 def check_occlusion_shape(image_shape, patch_size, n_features):
-    """``((C, H, W), side)`` for occlusion, with clear errors."""
+    """``(C, H, W)`` for occlusion, with clear errors (``patch_size`` must fit)."""
     if image_shape is None:
         raise ValueError("kind='occlusion' needs image_shape ((H, W) or (C, H, W)) to "
                          "place a square patch on the flattened images.")
     shape = as_chw(image_shape, n_features)
     height, width = shape[1:]
-    side = -(-min(height, width) // 2) if patch_size is None else int(patch_size)
-    if side > height or side > width:
-        raise ValueError(f"patch_size={side} is larger than the {height}x{width} image.")
-    return shape, side
+    if patch_size is not None and (patch_size > height or patch_size > width):
+        raise ValueError(f"patch_size={patch_size} is larger than the {height}x{width} "
+                         f"image.")
+    return shape
+
+
+def occlusion_side(level, height, width, patch_size=None):
+    """Side of the square occlusion patch for ``level`` on ``height x width`` images.
+
+    The one rule for occlusion, used by :func:`corrupt` and by the labels of
+    :func:`skae.evaluation.robustness_report`: ``level`` is the fraction of
+    the image area covered, so the side is ``sqrt(level * H * W)`` rounded to
+    the nearest integer (halves up) and clipped to ``[1, min(H, W)]``. On a
+    non-square image the patch stays square, so a level close to 1 covers
+    less than that fraction (at most ``min(H, W)**2`` pixels). ``patch_size``,
+    when given, is the side whatever the level. A level of 0 gives 0: no
+    patch.
+
+    Parameters
+    ----------
+    level : float or torch.Tensor
+        Fraction of the image area, in [0, 1]: one value, or one per sample.
+    height, width : int
+        Image size in pixels.
+    patch_size : int or None, default=None
+        Side that overrides the one derived from ``level`` (for levels > 0).
+
+    Returns
+    -------
+    side : int or torch.Tensor of int64
+        An int for a number; for a tensor, a tensor of its shape and device.
+
+    Examples
+    --------
+    >>> from skae._noise import occlusion_side
+    >>> occlusion_side(0.25, 28, 28), occlusion_side(0.1, 8, 8), occlusion_side(0.0, 8, 8)
+    (14, 3, 0)
+    """
+    lev = torch.as_tensor(level, dtype=torch.float64)
+    if patch_size is None:
+        side = torch.floor(torch.sqrt(lev * (height * width)) + 0.5)
+        side = side.clamp(1, min(height, width))
+    else:
+        side = torch.full_like(lev, int(patch_size))
+    side = torch.where(lev > 0, side, torch.zeros_like(side)).long()
+    return side if torch.is_tensor(level) else int(side)
 
 
 def _per_sample(level, n, like):
@@ -86,9 +128,11 @@ def corrupt(x, kind, level, *, generator, clip=None, value_range=None,
         One of :data:`KINDS`: ``"gaussian"`` ``x + level * N(0, 1)``,
         ``"uniform"`` ``x + level * U[0, 1)``, ``"salt_and_pepper"`` a fraction
         ``level`` of values set to the low or high bound (with equal chance),
-        ``"occlusion"`` a square patch of side ``patch_size`` set to 0 (on a
-        fraction ``level`` of the samples), ``"flip"`` a fraction ``level`` of
-        values ``v -> 1 - v``, ``"mask"`` a fraction ``level`` set to 0.
+        ``"occlusion"`` one square patch per sample, at a random position, set
+        to 0 (all channels) and covering the fraction ``level`` of the image
+        area (side from :func:`occlusion_side`), ``"flip"`` a fraction
+        ``level`` of values ``v -> 1 - v``, ``"mask"`` a fraction ``level`` set
+        to 0.
     level : float or torch.Tensor of shape (n_samples,)
         Noise level, one for all samples or one per sample (0 leaves a sample
         clean).
@@ -100,7 +144,8 @@ def corrupt(x, kind, level, *, generator, clip=None, value_range=None,
         Salt-and-pepper values when ``clip`` is None (the data's min and max);
         ``None`` then means ``x``'s own min and max.
     patch_size : int or None
-        Side of the occlusion patch; ``None`` means half the smaller image side.
+        Side of the occlusion patch, overriding the side derived from
+        ``level`` (samples at level 0 stay clean); ``None``: from ``level``.
     image_shape : tuple or None
         ``(H, W)`` or ``(C, H, W)`` of the rows, needed by occlusion.
 
@@ -129,13 +174,18 @@ def corrupt(x, kind, level, *, generator, clip=None, value_range=None,
         values = torch.where(salt, torch.full_like(x, bounds[1]), torch.full_like(x, bounds[0]))
         out = torch.where(hit, values, x)
     elif kind == "occlusion":
-        (c, h, w), side = check_occlusion_shape(image_shape, patch_size, d)
-        top = torch.randint(0, h - side + 1, (n, 1), device=x.device, generator=generator)
-        left = torch.randint(0, w - side + 1, (n, 1), device=x.device, generator=generator)
-        hit = torch.rand(n, 1, **opts) < lev
+        c, h, w = check_occlusion_shape(image_shape, patch_size, d)
+        # one side per sample (the levels may differ), 0 = no patch
+        side = occlusion_side(level if torch.is_tensor(level) else float(level), h, w,
+                              patch_size)
+        side = torch.as_tensor(side, device=x.device).reshape(-1, 1).expand(n, 1)
+        # top-left corner uniform over the positions where the patch fits
+        u = torch.rand(n, 2, device=x.device, dtype=torch.float32, generator=generator)
+        top = torch.minimum((u[:, :1] * (h - side + 1)).long(), h - side)
+        left = torch.minimum((u[:, 1:] * (w - side + 1)).long(), w - side)
         rows = torch.arange(h, device=x.device)
         cols = torch.arange(w, device=x.device)
-        in_rows = (rows >= top) & (rows < top + side) & hit          # (n, H)
+        in_rows = (rows >= top) & (rows < top + side)                # (n, H)
         in_cols = (cols >= left) & (cols < left + side)              # (n, W)
         patch = (in_rows[:, :, None] & in_cols[:, None, :])          # (n, H, W)
         patch = patch[:, None].expand(n, c, h, w).reshape(n, d)
@@ -161,22 +211,29 @@ class NoiseInjector(TransformerMixin, BaseEstimator):
         ``"gaussian"``: ``x + level * N(0, 1)``. ``"uniform"``:
         ``x + level * U[0, 1)``. ``"salt_and_pepper"``: a fraction ``level`` of
         the values set to the low or the high bound (equally likely): the
-        ``clip`` bounds when given, else X's min and max. ``"occlusion"``: a
-        square patch of side ``patch_size`` at a random position set to 0 (all
-        channels), on a fraction ``level`` of the samples (``level=1``: every
-        sample); needs ``image_shape``. ``"flip"``: a fraction ``level`` of the
-        values ``v -> 1 - v`` (for data in [0, 1]). ``"mask"``: a fraction
-        ``level`` of the values set to 0.
+        ``clip`` bounds when given, else X's min and max. ``"occlusion"``: one
+        square patch on every image, at a random position, set to 0 (all
+        channels) and covering the fraction ``level`` of the image area (or of
+        side ``patch_size``; level 0: no patch); needs ``image_shape``.
+        ``"flip"``: a fraction ``level`` of the values ``v -> 1 - v`` (for
+        data in [0, 1]). ``"mask"``: a fraction ``level`` of the values set
+        to 0.
     level : float or list of float, default=0.1
         Noise strength (standard deviation, range or fraction, see ``kind``;
-        fractions must lie in [0, 1]). A list gives each sample one of its
-        levels drawn at random, 0 leaving the sample clean: e.g.
-        ``[0.0, 0.1, 0.3]`` mixes clean and two noise levels.
+        fractions must lie in [0, 1]). For occlusion, the fraction of the
+        image area covered: the patch side is ``sqrt(level * H * W)`` rounded
+        to the nearest integer and clipped to ``[1, min(H, W)]`` (0.25 gives a
+        14x14 patch on 28x28 images; on a non-square image the patch stays
+        square, at most ``min(H, W)`` wide), and 0 means no patch. A list
+        gives each sample one of its levels drawn at random, 0 leaving the
+        sample clean: e.g. ``[0.0, 0.1, 0.3]`` mixes clean and two noise
+        levels.
     clip : (low, high) or None, default=None
         Clip the corrupted values to this range; None for no clipping.
     patch_size : int, default=None
-        Side of the occlusion patch in pixels; None is half the smaller image
-        side (rounded up). A patch larger than the image is an error.
+        Side of the occlusion patch in pixels, overriding the side derived
+        from ``level`` (a sample at level 0 still gets no patch); None derives
+        it from ``level``. A patch larger than the image is an error.
     image_shape : tuple, default=None
         ``(H, W)`` or ``(C, H, W)`` of the flattened images (occlusion only).
     random_state : int, RandomState instance or None, default=None

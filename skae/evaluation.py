@@ -12,7 +12,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._noise import KINDS, NoiseInjector
+from ._base import as_chw
+from ._noise import KINDS, NoiseInjector, occlusion_side
 
 __all__ = ["reconstruction_error", "robustness_report", "RobustnessReport",
            "DEFAULT_NOISES"]
@@ -86,15 +87,20 @@ def mse(a, b, per_sample=False):
     return errors if per_sample else float(np.mean(errors))
 
 
-def _noise_label(noise):
+def _noise_label(noise, n_features):
+    """``"gaussian 0.2"``, ``"mask [0.0, 0.3]"``; occlusion by its patch side(s):
+    ``"occlusion 14x14"``, ``"occlusion [0, 4x4]"`` (0: a clean sample)."""
     level = noise.level
     if noise.kind == "occlusion":
-        shape = noise.image_shape
-        side = noise.patch_size
-        if side is None and shape is not None:
-            side = -(-min(int(s) for s in tuple(shape)[-2:]) // 2)
-        label = f"occlusion {side}x{side}"
-        return label if level == 1 else f"{label} p={level:g}"
+        height, width = as_chw(noise.image_shape, n_features)[1:]
+
+        def patch(lev):
+            side = occlusion_side(float(lev), height, width, noise.patch_size)
+            return f"{side}x{side}" if side else "0"
+
+        if np.ndim(level):
+            return f"occlusion [{', '.join(patch(v) for v in level)}]"
+        return f"occlusion {patch(level)}"
     if np.ndim(level):
         return f"{noise.kind} {list(level)}"
     return f"{noise.kind} {level:g}"
@@ -246,7 +252,9 @@ def robustness_report(estimator, X, noises=None, y=None, classifier=None,
         Each a :class:`~skae.NoiseInjector`, a kind name, or a
         ``(kind, level)`` / ``(kind, level, {params})`` tuple; default
         :data:`DEFAULT_NOISES`. Occlusion without an image shape takes the
-        estimator's ``image_shape_``.
+        estimator's ``image_shape_``; its ``level`` is the fraction of the
+        image area covered by one patch on every image (its row is labelled
+        by the patch side, e.g. ``"occlusion 14x14"`` for 0.25 on 28x28).
     y : array-like of shape (n_samples,), default=None
         Labels of X, for the accuracy columns.
     classifier : fitted classifier, default=None
@@ -313,8 +321,8 @@ def robustness_report(estimator, X, noises=None, y=None, classifier=None,
 
     rows = [row("clean", "clean", 0.0, X)]
     for noise in injectors:
+        X_noisy = noise.fit_transform(X)  # validates the injector before labelling
         level = noise.level if not np.ndim(noise.level) else list(noise.level)
-        rows.append(row(_noise_label(noise), noise.kind,
-                        float(level) if not np.ndim(level) else level,
-                        noise.fit_transform(X)))
+        rows.append(row(_noise_label(noise, X.shape[1]), noise.kind,
+                        float(level) if not np.ndim(level) else level, X_noisy))
     return RobustnessReport(rows, columns, list(estimators))

@@ -120,9 +120,21 @@ def test_noise_injector_used_as_is_and_not_modified(monkeypatch):
     assert torch.cat(zeros).max() <= 9
 
 
+def test_occlusion_by_name_puts_one_patch_of_the_level_area_on_every_image(monkeypatch):
+    calls = _spy_corrupt(monkeypatch)
+    X_high = np.random.RandomState(0).uniform(0.5, 1.0, size=(300, 64))  # no zeros
+    DenoisingAE(noise="occlusion", noise_level=[0.0, 0.25], image_shape=(8, 8),
+                early_stopping=False, **TINY).fit(X_high)
+    levels = torch.cat([c[2] for c in calls])
+    changed = torch.cat([(x != out).sum(dim=1) for x, out, _ in calls])
+    # level 0.25 of an 8x8 image: a 4x4 patch on each such image; 0: clean
+    assert torch.equal(changed, torch.where(levels > 0, 16, 0))
+    assert 0.3 < (levels > 0).double().mean() < 0.7
+
+
 def test_conv_with_occlusion_infers_image_shape():
     dae = DenoisingAE(architecture="conv", hidden_layer_sizes=(4,), n_components=4,
-                      noise="occlusion", noise_level=1.0, max_epochs=1, random_state=0)
+                      noise="occlusion", noise_level=0.25, max_epochs=1, random_state=0)
     dae.fit(X[:300])
     assert dae.image_shape_ == (1, 8, 8)
     assert dae.denoise(X[:10]).shape == (10, 64)

@@ -65,7 +65,7 @@ def test_report_rows_and_values(pca):
 
 def test_report_with_classifier_and_several_estimators(pca, dae, clf):
     report = robustness_report({"pca": pca, "dae": dae}, X,
-                               noises=[("gaussian", 0.5), ("occlusion", 1.0)],
+                               noises=[("gaussian", 0.5), ("occlusion", 0.25)],
                                y=Y, classifier=clf)
     assert report.columns == ["noise", "kind", "level", "mse_noisy", "mse_pca", "mse_dae",
                               "acc_noisy", "acc_pca", "acc_dae"]
@@ -74,8 +74,33 @@ def test_report_with_classifier_and_several_estimators(pca, dae, clf):
     assert report.rows[1]["acc_noisy"] == pytest.approx(clf.score(noisy, Y))
     assert report.rows[1]["acc_dae"] == pytest.approx(clf.score(dae.denoise(noisy), Y))
     assert report.rows[2]["noise"] == "occlusion 4x4"  # image shape from the DAE
+    occluded = NoiseInjector("occlusion", 0.25, image_shape=(8, 8), random_state=0)
+    assert report.rows[2]["acc_noisy"] == pytest.approx(
+        clf.score(occluded.transform(X), Y))
     for row in report.rows:
         assert all(0 <= row[c] <= 1 for c in report.columns if c.startswith("acc_"))
+
+
+def test_report_occlusion_levels_are_area_fractions_and_lists_work(pca):
+    # regression: a list of occlusion levels raised "unsupported format string
+    # passed to list.__format__" while labelling the row
+    noises = [("occlusion", 0.25, {"image_shape": (8, 8)}),
+              ("occlusion", [0.0, 0.25], {"image_shape": (8, 8)}),
+              ("occlusion", 0.0, {"image_shape": (8, 8)}),
+              ("occlusion", [0.1, 1.0], {"image_shape": (8, 8), "patch_size": 2})]
+    report = robustness_report(pca, X, noises=noises, random_state=0)
+    assert report["noise"][1:] == ["occlusion 4x4", "occlusion [0, 4x4]",
+                                   "occlusion 0", "occlusion [2x2, 2x2]"]
+    assert report["level"][1:] == [0.25, [0.0, 0.25], 0.0, [0.1, 1.0]]
+    # every image loses 16 of its 64 pixels at 0.25: the noisy error is the
+    # mean of the squared pixels removed
+    X_noisy = NoiseInjector("occlusion", 0.25, image_shape=(8, 8),
+                            random_state=0).transform(X)
+    assert np.all((X_noisy != X).sum(axis=1) <= 16)
+    assert report.rows[1]["mse_noisy"] == pytest.approx(np.mean((X_noisy - X) ** 2))
+    assert report.rows[3]["mse_noisy"] == 0  # level 0: clean
+    assert 0 < report.rows[2]["mse_noisy"] < report.rows[1]["mse_noisy"]
+    assert "occlusion [0, 4x4]" in str(report) and "[0.0, 0.25]" in str(report)
 
 
 def test_report_prints_converts_and_plots(pca, clf):

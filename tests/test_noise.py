@@ -6,7 +6,7 @@ import torch
 
 import skae._noise as noise_module
 from skae import NoiseInjector
-from skae._noise import corrupt
+from skae._noise import corrupt, occlusion_side
 
 RNG = np.random.RandomState(0)
 X_UNIT = RNG.uniform(0.05, 0.95, size=(400, 64)).astype(np.float32)
@@ -51,32 +51,119 @@ def test_mask_zeroes_the_fraction():
     assert np.all(Xn[changed] == 0)
 
 
-@pytest.mark.parametrize("shape, side", [((8, 8), 3), ((2, 6, 5), 4), ((8, 8), None)])
-def test_occlusion_zeroes_one_square_per_sample(shape, side):
-    full = (1, *shape) if len(shape) == 2 else shape
-    X = np.ones((50, int(np.prod(full))))
-    Xn = NoiseInjector("occlusion", 1.0, patch_size=side, image_shape=shape,
-                       random_state=0).transform(X)
-    side = side or -(-min(full[1:]) // 2)
-    images = Xn.reshape(50, *full)
-    positions = set()
-    for img in images:
+X_HIGH = RNG.uniform(0.5, 1.0, size=(300, 64))  # no zeros: every 0 is the patch
+
+
+def _patches(Xn, shape):
+    """Per image: the side of its one zero square (0 if clean), checked square,
+    contiguous and the same on every channel; and its top-left corner."""
+    full = (1, *shape) if len(shape) == 2 else tuple(shape)
+    out = []
+    for img in Xn.reshape(len(Xn), *full):
         zero = img == 0
-        assert zero.sum() == full[0] * side * side
-        # the same square on every channel
         assert all(np.array_equal(zero[0], zero[c]) for c in range(full[0]))
         rows, cols = np.nonzero(zero[0])
-        assert rows.max() - rows.min() + 1 == side and cols.max() - cols.min() + 1 == side
-        positions.add((rows.min(), cols.min()))
-    assert len(positions) > 1  # random positions
+        if rows.size == 0:
+            out.append((0, None))
+            continue
+        side = rows.max() - rows.min() + 1
+        assert cols.max() - cols.min() + 1 == side and zero[0].sum() == side * side
+        out.append((side, (rows.min(), cols.min())))
+    return out
 
 
-def test_occlusion_level_is_the_fraction_of_samples():
-    X = np.ones((1000, 16))
-    Xn = NoiseInjector("occlusion", 0.3, patch_size=2, image_shape=(4, 4),
-                       random_state=0).transform(X)
-    occluded = (Xn == 0).any(axis=1)
-    assert abs(occluded.mean() - 0.3) < 0.05
+@pytest.mark.parametrize("shape, level, side", [
+    ((8, 8), 0.25, 4), ((8, 8), 0.1, 3), ((8, 8), 1.0, 8), ((8, 8), 0.001, 1),
+    ((28, 28), 0.25, 14), ((2, 6, 5), 0.3, 3), ((4, 16), 1.0, 4)])
+def test_occlusion_one_patch_on_every_image_covering_the_level(shape, level, side):
+    full = (1, *shape) if len(shape) == 2 else shape
+    X = RNG.uniform(0.5, 1.0, size=(200, int(np.prod(full))))
+    Xn = NoiseInjector("occlusion", level, image_shape=shape, random_state=0).transform(X)
+    patches = _patches(Xn, shape)
+    assert [s for s, _ in patches] == [side] * len(X)  # every image, the same side
+    assert occlusion_side(level, *full[1:]) == side
+    # outside the patch, nothing changed
+    assert np.array_equal(Xn[Xn != 0], X[Xn != 0])
+    if side < min(full[1:]):
+        assert len({corner for _, corner in patches}) > 1  # random positions
+
+
+def test_occlusion_covered_fraction_matches_level():
+    X = RNG.uniform(0.5, 1.0, size=(50, 28 * 28))
+    for level in (0.05, 0.1, 0.25, 0.5, 0.75):
+        Xn = NoiseInjector("occlusion", level, image_shape=(28, 28),
+                           random_state=0).transform(X)
+        covered = (Xn == 0).mean(axis=1)
+        assert np.all(covered == covered[0])
+        # the nearest square: off by less than one row of pixels
+        assert abs(covered[0] - level) < 2 * np.sqrt(level) / 28
+
+
+def test_occlusion_side_rule():
+    assert occlusion_side(0.25, 28, 28) == 14
+    assert occlusion_side(0.0, 28, 28) == 0
+    assert occlusion_side(0.0, 28, 28, patch_size=5) == 0  # level 0: clean
+    assert occlusion_side(0.9, 28, 28, patch_size=5) == 5
+    assert occlusion_side(1e-6, 28, 28) == 1  # at least one pixel
+    assert occlusion_side(1.0, 4, 16) == 4  # square, at most the smaller side
+    assert occlusion_side(0.25, 4, 16) == 4  # sqrt(16) = 4
+    assert occlusion_side(0.140625, 4, 4) == 2  # sqrt(2.25) = 1.5: halves up
+    levels = torch.tensor([0.0, 0.1, 0.25, 1.0])
+    assert occlusion_side(levels, 8, 8).tolist() == [0, 3, 4, 8]
+    assert occlusion_side(levels, 8, 8, patch_size=2).tolist() == [0, 2, 2, 2]
+
+
+def test_occlusion_patch_size_overrides_level():
+    for level in (0.01, 0.5, 1.0):
+        Xn = NoiseInjector("occlusion", level, patch_size=3, image_shape=(8, 8),
+                           random_state=0).transform(X_HIGH)
+        assert [s for s, _ in _patches(Xn, (8, 8))] == [3] * len(X_HIGH)
+
+
+@pytest.mark.parametrize("patch_size", [None, 3])
+def test_occlusion_level_zero_leaves_data_unchanged(patch_size):
+    ni = NoiseInjector("occlusion", 0.0, patch_size=patch_size, image_shape=(8, 8))
+    assert np.array_equal(ni.transform(X_HIGH), X_HIGH)
+
+
+def test_occlusion_list_of_levels_draws_one_level_per_image():
+    Xn = NoiseInjector("occlusion", [0.0, 0.25, 1.0], image_shape=(8, 8),
+                       random_state=0).transform(X_HIGH)
+    sides = np.array([s for s, _ in _patches(Xn, (8, 8))])
+    assert set(sides) == {0, 4, 8}
+    for side in (0, 4, 8):
+        assert 0.2 < np.mean(sides == side) < 0.45
+    assert np.array_equal(Xn[sides == 0], X_HIGH[sides == 0])  # level 0: clean
+
+
+def test_occlusion_reproducible_and_input_untouched():
+    X = X_HIGH.copy()
+    X.setflags(write=False)
+    ni = NoiseInjector("occlusion", [0.1, 0.25], image_shape=(8, 8), random_state=3)
+    Xn = ni.transform(X)
+    assert np.array_equal(X, X_HIGH)
+    assert np.array_equal(Xn, ni.transform(X))
+    assert np.array_equal(Xn, ni.fit_transform(X))
+    other = NoiseInjector("occlusion", [0.1, 0.25], image_shape=(8, 8),
+                          random_state=4).transform(X)
+    assert not np.array_equal(Xn, other)
+
+
+def test_occlusion_tensor_and_numpy_paths_follow_one_rule():
+    ni = NoiseInjector("occlusion", [0.0, 0.1, 0.25], image_shape=(8, 8))
+    x = torch.tensor(X_HIGH, dtype=torch.float32)
+    x_copy = x.clone()
+    out = ni.corrupt_tensor(x, torch.Generator().manual_seed(0))
+    assert torch.equal(x, x_copy)  # the tensor is not modified
+    tensor_sides = sorted({s for s, _ in _patches(out.numpy(), (8, 8))})
+    Xn = ni.set_params(random_state=0).transform(X_HIGH.astype(np.float32))
+    numpy_sides = sorted({s for s, _ in _patches(Xn, (8, 8))})
+    assert tensor_sides == numpy_sides == [0, 3, 4]
+    # corrupt() with one level per sample, as DenoisingAE's training uses it
+    level = torch.tensor([0.0, 0.25, 1.0, 0.1] * 5)
+    out = corrupt(x[:20], "occlusion", level, generator=torch.Generator().manual_seed(1),
+                  image_shape=(8, 8))
+    assert [s for s, _ in _patches(out.numpy(), (8, 8))] == [0, 4, 8, 3] * 5
 
 
 def test_clip():
