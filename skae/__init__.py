@@ -13,7 +13,7 @@ from ._autoencoder import AutoencoderTransformer
 from ._classifier import EncoderClassifier
 from ._denoising import DenoisingAE
 from ._noise import NoiseInjector
-from ._persistence import load, save
+from ._persistence import ModelFileError, load, save
 from ._vae import VAETransformer
 
 __version__ = "0.1.0"
@@ -24,6 +24,7 @@ __all__ = [
     "EncoderClassifier",
     "NoiseInjector",
     "VAETransformer",
+    "ModelFileError",
     "save",
     "load",
     "__version__",
