@@ -1,14 +1,22 @@
-"""Shared base of the autoencoder transformers.
+"""Shared bases of every skae estimator that trains a network.
+
+:class:`BaseTrainer` declares the training parameters (and their constraints)
+once, for every estimator that trains a net, with the class-level hooks the
+training core (:mod:`skae._training`) calls: ``_training_callbacks``,
+``_user_callbacks`` and ``_early_stopping_monitor``.
 
 :class:`BaseAutoencoder` owns everything the plain, denoising and variational
-autoencoders have in common: parameter validation, input validation, the
-resolution of ``"auto"`` settings, ``fit``/``partial_fit`` through the one
-training core (:mod:`skae._training`), batched ``transform`` /
-``inverse_transform``, ``score`` / ``score_samples`` and sklearn tags.
-Subclasses only say how to build their module and loss (``_build``), how to
-encode (``_encode_tensor``) and, for denoising, how to corrupt batches.
+autoencoders have in common: the network parameters, input validation, the
+resolution of ``"auto"`` settings, ``fit``/``partial_fit`` through the
+training core, batched ``transform`` / ``inverse_transform``, ``score`` /
+``score_samples`` and sklearn tags. Subclasses only say how to build their
+module and loss (``_build``), how to encode (``_encode_tensor``) and, for
+denoising, how to corrupt batches (``_corruptions``).
 """
 
+import copy
+import functools
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,8 +29,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._modules import (ACTIVATIONS, AutoencoderModule, ReconstructionLoss,
                        apply_output_activation, build_encoder_decoder)
-from ._training import (OPTIMIZERS, derive_seed, history_records, predict_batches,
-                        rebuild_net, resolve_device, seeded, train, train_more)
+from ._training import (OPTIMIZERS, build_module, derive_seed, history_records,
+                        predict_batches, rebuild_net, resolve_device, train, train_more)
 
 DEFAULT_HIDDEN = {"dense": (512, 256), "conv": (32, 64)}
 
@@ -41,6 +49,7 @@ TRAINING_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
     "callbacks": [list, None],
+    "checkpoint": [str, os.PathLike, None],
 }
 
 #: parameters that describe the network of an autoencoder
@@ -103,22 +112,94 @@ def in_unit_interval(X):
     return X.size > 0 and float(np.min(X)) >= 0.0 and float(np.max(X)) <= 1.0
 
 
-class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseTrainer(BaseEstimator):
+    """The training parameters and fitted state of every skae estimator that trains.
+
+    Not for direct use. Subclasses list these parameters in their own
+    ``__init__`` signature (scikit-learn reads it) and pass them here, where
+    they are stored once.
+    """
+
+    _parameter_constraints = dict(TRAINING_CONSTRAINTS)
+
+    #: what early stopping watches, on top of ``VALID_LOSS_MONITOR`` (the
+    #: validation loss); the classifier watches its validation accuracy
+    _early_stopping_monitor = {}
+
+    def __init__(self, *, optimizer, lr, weight_decay, batch_size, max_epochs,
+                 early_stopping, validation_fraction, patience, tol, device,
+                 random_state, verbose, callbacks, checkpoint):
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.checkpoint = checkpoint
+
+    def _training_callbacks(self):
+        """``(name, callback)`` pairs the estimator needs for itself."""
+        return []
+
+    def _user_callbacks(self):
+        """A copy of the ``callbacks`` parameter (never modified)."""
+        return copy.deepcopy(self.callbacks) or []
+
+    def _set_fitted(self, net):
+        self.net_ = net
+        self.history_ = history_records(net.history)
+        self.n_iter_ = len(self.history_)
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTrainer):
     """Common machinery of skae's autoencoders; not for direct use."""
 
     _parameter_constraints = {**NETWORK_CONSTRAINTS, **TRAINING_CONSTRAINTS}
 
+    def __init__(self, n_components=32, *, architecture="dense", hidden_layer_sizes=None,
+                 image_shape=None, activation="relu", dropout=0.0, output_activation="auto",
+                 loss="auto", optimizer="adam", lr=1e-3, weight_decay=0.0, batch_size=128,
+                 max_epochs=30, early_stopping=True, validation_fraction=0.1, patience=5,
+                 tol=1e-4, device="auto", random_state=None, verbose=0, callbacks=None,
+                 checkpoint=None):
+        self.n_components = n_components
+        self.architecture = architecture
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.image_shape = image_shape
+        self.activation = activation
+        self.dropout = dropout
+        self.output_activation = output_activation
+        self.loss = loss
+        super().__init__(
+            optimizer=optimizer, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
+            max_epochs=max_epochs, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, patience=patience, tol=tol,
+            device=device, random_state=random_state, verbose=verbose,
+            callbacks=callbacks, checkpoint=checkpoint)
+
     # ------------------------------------------------------------ hooks
     def _build(self, n_features):
-        """Return ``(module, criterion)``; called inside a seeded block."""
-        encoder, decoder = build_encoder_decoder(
-            self.architecture, n_features, self.n_components, self.hidden_layer_sizes_,
-            self.image_shape_, self.activation, self.dropout)
-        return (AutoencoderModule(encoder, decoder),
+        """Return ``(builder, criterion)``: ``builder()`` makes the untrained module."""
+        return (functools.partial(_autoencoder_module, self.architecture, n_features,
+                                  self.n_components, self.hidden_layer_sizes_,
+                                  self.image_shape_, self.activation, self.dropout),
                 ReconstructionLoss(self.loss_, self.output_activation_))
 
-    def _corruptions(self, seed):
-        """``(train_corruption, valid_corruption)`` callables, or Nones."""
+    def _corruptions(self):
+        """``(train_corruption, valid_corruption)``: ``f(x, generator)`` or Nones."""
         return None, None
 
     def _encode_tensor(self, x):
@@ -159,22 +240,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                              "X in [0, 1].")
 
     # ------------------------------------------------------------ fitting
-    def _set_fitted(self, net):
-        self.net_ = net
-        self.history_ = history_records(net.history)
-        self.n_iter_ = len(self.history_)
-        return self
-
-    def _new_net(self, X, n_epochs=None):
+    def _new_net(self, X, *, early_stopping, n_epochs=None, checkpoint=None):
         """Resolve settings, build the module and train it on X."""
         self._resolve_settings(X)
         self._seed_ = derive_seed(self.random_state)
-        with seeded(self._seed_, self.device_):
-            module, criterion = self._build(X.shape[1])
-        train_corruption, valid_corruption = self._corruptions(self._seed_)
-        return train(self, module, criterion, X, seed=self._seed_, device=self.device_,
-                     corruption=train_corruption, valid_corruption=valid_corruption,
-                     epochs=n_epochs)
+        builder, criterion = self._build(X.shape[1])
+        train_corruption, valid_corruption = self._corruptions()
+        return train(self, builder, criterion, X, seed=self._seed_, device=self.device_,
+                     early_stopping=early_stopping, corruption=train_corruption,
+                     valid_corruption=valid_corruption, epochs=n_epochs,
+                     checkpoint=checkpoint)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -193,8 +268,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The fitted estimator.
         """
         X = self._validate_X(X, reset=True)
-        return self._set_fitted(self._new_net(X))
+        return self._set_fitted(self._new_net(X, early_stopping=self.early_stopping,
+                                              checkpoint=self.checkpoint))
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One more epoch over X, without validation split or early stopping.
 
@@ -215,18 +292,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The estimator, trained for one more epoch.
         """
         if not hasattr(self, "net_"):
-            self._validate_params()
             X = self._validate_X(X, reset=True)
-            early_stopping, self.early_stopping = self.early_stopping, False
-            try:
-                return self._set_fitted(self._new_net(X, n_epochs=1))
-            finally:
-                self.early_stopping = early_stopping
+            # one epoch, no validation split: a local decision, the
+            # ``early_stopping`` parameter is left as the user set it
+            return self._set_fitted(self._new_net(X, early_stopping=False, n_epochs=1))
         X = self._validate_X(X, reset=False)
         self._check_chunk(X)
-        seed = self._seed_ + self.n_iter_
-        train_more(self.net_, X, seed=seed, device=self.net_.weights_device,
-                   corruption=self._corruptions(seed)[0])
+        train_more(self.net_, X, seed=self._seed_ + self.n_iter_,
+                   device=self.net_.weights_device, corruption=self._corruptions()[0])
         return self._set_fitted(self.net_)
 
     @property
@@ -261,7 +334,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 value = tuple(value)
             setattr(self, key, value)
         self.device_ = "cpu"
-        module, criterion = self._build(self.n_features_in_)
+        builder, criterion = self._build(self.n_features_in_)
+        module = build_module(builder, torch.Generator(), "cpu")
         module.load_state_dict(tensors)
         self._set_fitted(rebuild_net(self, module, criterion, self.history_))
 
@@ -382,5 +456,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.non_deterministic = False
         return tags
+
+
+def _autoencoder_module(architecture, n_features, n_components, hidden, image_shape,
+                        activation, dropout):
+    return AutoencoderModule(*build_encoder_decoder(
+        architecture, n_features, n_components, hidden, image_shape, activation, dropout))

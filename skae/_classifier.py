@@ -1,11 +1,12 @@
 """EncoderClassifier: a classifier on top of an autoencoder's encoder."""
 
 import copy
+import functools
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import LabelEncoder
@@ -16,10 +17,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._autoencoder import AutoencoderTransformer
-from ._base import TRAINING_CONSTRAINTS, BaseAutoencoder
+from ._base import TRAINING_CONSTRAINTS, BaseAutoencoder, BaseTrainer
+from ._docs import fill_doc
 from ._modules import ACTIVATIONS, DenseEncoder
-from ._training import (history_records, make_net, predict_batches, rebuild_net,
-                        resolve_device, seeded, train)
+from ._training import (FitRandom, build_module, make_net, predict_batches, rebuild_net,
+                        resolve_device, train)
 
 #: marks, in a saved state, that ``autoencoder_`` is the ``autoencoder`` parameter
 _SAME_AS_PARAM = "__autoencoder_param__"
@@ -60,6 +62,8 @@ class AccuracyCrossEntropy(nn.CrossEntropyLoss):
     ``valid_acc``.
     """
 
+    term_names = ("acc",)
+
     def __init__(self):
         super().__init__()
         self.terms = {}
@@ -83,7 +87,8 @@ def _softmax64(module):
     return proba
 
 
-class EncoderClassifier(ClassifierMixin, BaseEstimator):
+@fill_doc
+class EncoderClassifier(ClassifierMixin, BaseTrainer):
     """Classifier on a pretrained autoencoder's encoder (transfer learning).
 
     The encoder of ``autoencoder`` maps X to latent codes and a small dense
@@ -122,13 +127,10 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         Activation of the head's hidden layers.
     dropout : float in [0, 1), default=0.0
         Dropout after each hidden activation of the head.
-    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
-default="adam"
-    lr : float, default=1e-3
-        Learning rate (of the head, and of the encoder when fine-tuning).
-    weight_decay : float, default=0.0
-        L2 penalty passed to the optimizer.
-    batch_size : int, default=128
+    {{optimizer}}
+    {{lr}}
+    {{weight_decay}}
+    {{batch_size}}
     max_epochs : int, default=30
         Maximum number of passes over the training data (classifier training
         only; pretraining uses the autoencoder's own settings).
@@ -139,23 +141,22 @@ default="adam"
         epoch. Like :class:`~sklearn.neural_network.MLPClassifier`, this
         watches accuracy, not the validation cross-entropy: the latter turns
         up (over-confident probabilities) while accuracy still improves.
-    validation_fraction : float in (0, 1), default=0.1
+    {{validation_fraction}}
     patience : int, default=10
         Epochs without progress before stopping. Longer than the
         autoencoders' 5 because accuracy moves in steps and is noisier than a
         loss (``MLPClassifier``'s ``n_iter_no_change`` is 10 too).
     tol : float, default=1e-4
         Rise of the validation accuracy (absolute) that counts as progress.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        ``"auto"`` uses CUDA when available.
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Drives all randomness of the classifier (head weights, shuffling, the
         validation split, dropout) and seeds a default or unseeded
         autoencoder's pretraining. The same int gives the same model on CPU.
-    verbose : int, default=0
-        ``1`` prints skorch's per-epoch table.
+    {{verbose}}
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks for the classifier's training (copied at fit).
+    {{checkpoint}}
 
     Attributes
     ----------
@@ -223,25 +224,18 @@ default="adam"
                  activation="relu", dropout=0.0, optimizer="adam", lr=1e-3,
                  weight_decay=0.0, batch_size=128, max_epochs=30, early_stopping=True,
                  validation_fraction=0.1, patience=10, tol=1e-4, device="auto",
-                 random_state=None, verbose=0, callbacks=None):
+                 random_state=None, verbose=0, callbacks=None, checkpoint=None):
         self.autoencoder = autoencoder
         self.freeze_encoder = freeze_encoder
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
-        self.optimizer = optimizer
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
+        super().__init__(
+            optimizer=optimizer, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
+            max_epochs=max_epochs, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, patience=patience, tol=tol,
+            device=device, random_state=random_state, verbose=verbose,
+            callbacks=callbacks, checkpoint=checkpoint)
 
     # ------------------------------------------------------------ building
     def _head_sizes(self):
@@ -273,8 +267,8 @@ default="adam"
             ae.set_params(random_state=seed)
         return ae.fit(X)
 
-    def _build_module(self, autoencoder, n_classes, device):
-        """``EncoderHead`` with a copy of the autoencoder's encoder (seeded head)."""
+    def _build_module(self, autoencoder, n_classes, device, generator):
+        """``EncoderHead``: a copy of the autoencoder's encoder and a new head."""
         encoder = copy.deepcopy(autoencoder.encoder_).to(device)
         n_codes = autoencoder.n_components
         with torch.inference_mode():  # a dry run: the encoder must give the codes
@@ -285,8 +279,9 @@ default="adam"
         if width != n_codes:
             raise ValueError(f"the encoder of {type(autoencoder).__name__} gives {width} "
                              f"outputs, not its n_components={n_codes} codes.")
-        head = DenseEncoder(n_codes, self._head_sizes(), n_classes, self.activation,
-                            self.dropout).to(device)
+        head = build_module(functools.partial(DenseEncoder, n_codes, self._head_sizes(),
+                                              n_classes, self.activation, self.dropout),
+                            generator, device)
         return EncoderHead(encoder, head, frozen=self.freeze_encoder)
 
     # ------------------------------------------------------------ fitting
@@ -317,30 +312,24 @@ default="adam"
         device = resolve_device(self.device)
 
         self.autoencoder_ = self._fitted_autoencoder(X, ae_seed)
-        with seeded(self._seed_, device):
-            module = self._build_module(self.autoencoder_, len(self.classes_), device)
+        module = self._build_module(self.autoencoder_, len(self.classes_), device,
+                                    FitRandom(self._seed_, device)["init"])
         criterion = AccuracyCrossEntropy()
+        fit = functools.partial(train, self, seed=self._seed_, device=device,
+                                early_stopping=self.early_stopping, stratify=y_encoded,
+                                checkpoint=self.checkpoint)
         if self.freeze_encoder:
             # The frozen encoder is deterministic (eval mode): encode X once
             # and train the head on the codes, instead of running the encoder
             # on every batch of every epoch.
             codes = predict_batches(module.encoder, X, self.autoencoder_.n_components,
                                     device, np.float32)
-            head_net = train(self, module.head, criterion, codes, y_encoded,
-                             seed=self._seed_, device=device, stratify=y_encoded)
+            head_net = fit(module.head, criterion, codes, y_encoded)
             net = make_net(self, module, criterion, device)
-            net.initialize()
             net.history = head_net.history
         else:
-            net = train(self, module, criterion, X, y_encoded, seed=self._seed_,
-                        device=device, stratify=y_encoded)
+            net = fit(module, criterion, X, y_encoded)
         return self._set_fitted(net)
-
-    def _set_fitted(self, net):
-        self.net_ = net
-        self.history_ = history_records(net.history)
-        self.n_iter_ = len(self.history_)
-        return self
 
     @property
     def encoder_(self):
@@ -416,15 +405,11 @@ default="adam"
         self.autoencoder_ = self.autoencoder if ae == _SAME_AS_PARAM else ae
         for key, value in state.items():
             setattr(self, key, value)
-        module = self._build_module(self.autoencoder_, len(self.classes_), "cpu")
+        module = self._build_module(self.autoencoder_, len(self.classes_), "cpu",
+                                    torch.Generator())
         module.load_state_dict(tensors)
         self._set_fitted(rebuild_net(self, module, AccuracyCrossEntropy(), self.history_))
 
     #: early stopping watches the validation accuracy (see ``early_stopping``)
     _early_stopping_monitor = dict(monitor="valid_acc", lower_is_better=False,
                                    threshold_mode="abs")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags

@@ -9,9 +9,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import BaseAutoencoder
+from ._docs import fill_doc
 from ._noise import KINDS, NoiseInjector, check_levels, check_occlusion_shape
 
 
+@fill_doc
 class DenoisingAE(BaseAutoencoder):
     """Denoising autoencoder: learns to map corrupted X back to clean X.
 
@@ -25,58 +27,38 @@ class DenoisingAE(BaseAutoencoder):
 
     Parameters
     ----------
-    n_components : int, default=32
-        Size of the latent code (as in PCA).
-    architecture : {"dense", "conv"}, default="dense"
-        ``"dense"``: a multilayer perceptron and its mirror. ``"conv"``:
-        stride-2 convolution blocks (any image size) and transposed
-        convolutions back.
-    hidden_layer_sizes : tuple of int, default=None
-        Dense: widths of the encoder's hidden layers (the decoder mirrors
-        them); default ``(512, 256)``. Conv: channels of each stride-2 block;
-        default ``(32, 64)``.
+    {{n_components}}
+    {{architecture}}
+    {{hidden_layer_sizes}}
     image_shape : tuple, default=None
         ``(C, H, W)`` or ``(H, W)`` of the flattened images in X. Conv infers a
         square single-channel image when None; dense ignores it, except that
         occlusion noise needs it.
-    activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "tanh", \
-"sigmoid"}, default="relu"
-        Hidden-layer activation.
-    dropout : float in [0, 1), default=0.0
-        Dropout after each hidden activation.
-    output_activation : {"auto", "sigmoid", "identity"}, default="auto"
-        ``"auto"``: sigmoid when the training X lies in [0, 1], else identity.
-    loss : {"auto", "mse", "bce"}, default="auto"
-        ``"auto"``: binary cross-entropy when the training X lies in [0, 1]
-        (it implies a sigmoid output), else mean squared error.
-    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
-default="adam"
-    lr : float, default=1e-3
-        Learning rate.
-    weight_decay : float, default=0.0
-        L2 penalty passed to the optimizer.
-    batch_size : int, default=128
-    max_epochs : int, default=30
-        Maximum number of passes over the training data.
+    {{activation}}
+    {{dropout}}
+    {{output_activation}}
+    {{loss}}
+    {{optimizer}}
+    {{lr}}
+    {{weight_decay}}
+    {{batch_size}}
+    {{max_epochs}}
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X, stop when the validation loss has
         not improved by a relative ``tol`` for ``patience`` epochs, and restore
         the best weights. The validation inputs are corrupted once (a fixed
         noisy copy) and compared with their clean version.
-    validation_fraction : float in (0, 1), default=0.1
-    patience : int, default=5
-    tol : float, default=1e-4
-        Relative improvement of the validation loss that counts as progress.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        ``"auto"`` uses CUDA when available.
+    {{validation_fraction}}
+    {{patience}}
+    {{tol}}
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Drives all randomness: weights, shuffling, the validation split,
         dropout and the training noise. The same int gives the same model on
         CPU.
-    verbose : int, default=0
-        ``1`` prints skorch's per-epoch table.
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks (copied at fit, so the list is never modified).
+    {{verbose}}
+    {{callbacks}}
+    {{checkpoint}}
     noise : {"gaussian", "uniform", "salt_and_pepper", "occlusion", "flip", \
 "mask"} or NoiseInjector, default="gaussian"
         The corruption applied to training batches. A kind name is corrupted
@@ -165,28 +147,15 @@ default="adam"
                  loss="auto", optimizer="adam", lr=1e-3, weight_decay=0.0, batch_size=128,
                  max_epochs=30, early_stopping=True, validation_fraction=0.1, patience=5,
                  tol=1e-4, device="auto", random_state=None, verbose=0, callbacks=None,
-                 noise="gaussian", noise_level=0.2, output="latent"):
-        self.n_components = n_components
-        self.architecture = architecture
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.image_shape = image_shape
-        self.activation = activation
-        self.dropout = dropout
-        self.output_activation = output_activation
-        self.loss = loss
-        self.optimizer = optimizer
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
+                 checkpoint=None, noise="gaussian", noise_level=0.2, output="latent"):
+        super().__init__(
+            n_components, architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
+            image_shape=image_shape, activation=activation, dropout=dropout,
+            output_activation=output_activation, loss=loss, optimizer=optimizer, lr=lr,
+            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            patience=patience, tol=tol, device=device, random_state=random_state,
+            verbose=verbose, callbacks=callbacks, checkpoint=checkpoint)
         self.noise = noise
         self.noise_level = noise_level
         self.output = output
@@ -209,23 +178,18 @@ default="adam"
         self.noise_ = noise
         self._value_range_ = (low, high)
 
-    def _corruptions(self, seed):
-        """Fresh noise for each training batch; one fixed noisy validation copy."""
+    def _corruptions(self):
+        """Fresh noise for each training batch; one fixed noisy validation copy.
+
+        Both are ``f(x, generator)``: the training core hands each its own
+        generator of the fit.
+        """
         noise, value_range = self.noise_, getattr(self, "_value_range_", None)
 
-        def corruption(gen_seed):
-            generators = {}  # created on the batches' device at the first call
+        def corrupt(x, generator):
+            return noise.corrupt_tensor(x, generator, value_range=value_range)
 
-            def apply(x):
-                if x.device not in generators:
-                    generators[x.device] = torch.Generator(device=x.device).manual_seed(
-                        gen_seed)
-                return noise.corrupt_tensor(x, generators[x.device],
-                                            value_range=value_range)
-
-            return apply
-
-        return corruption(seed + 2), corruption(seed + 3)
+        return corrupt, corrupt
 
     # ------------------------------------------------------------ persistence
     _FITTED_KEYS = BaseAutoencoder._FITTED_KEYS + ("noise_", "_value_range_")

@@ -20,6 +20,25 @@ ACTIVATIONS = {
 }
 
 
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` that draws its mask from ``generator`` when one is set.
+
+    The training core sets ``generator`` (a fit's own RNG) for the duration of
+    training, so concurrent fits never share torch's global RNG; without one
+    it behaves exactly as ``nn.Dropout``.
+    """
+
+    uses_generator = True
+    generator = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0 or self.generator is None:
+            return super().forward(x)
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device,
+                          dtype=x.dtype) >= self.p
+        return x * keep / (1.0 - self.p)
+
+
 def _dense_stack(sizes, activation, dropout, last_activation):
     """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with activations."""
     layers = []
@@ -29,7 +48,7 @@ def _dense_stack(sizes, activation, dropout, last_activation):
         if i < n_layers - 1 or last_activation:
             layers.append(ACTIVATIONS[activation]())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -84,7 +103,7 @@ class ConvEncoder(nn.Module):
             layers += [nn.Conv2d(in_ch, out_ch, 3, stride=2, padding=1),
                        ACTIVATIONS[activation]()]
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
             in_ch = out_ch
         self.conv = nn.Sequential(*layers)
         fh, fw = conv_sizes(h, w, len(channels))[-1]
@@ -119,7 +138,7 @@ class ConvDecoder(nn.Module):
             if i > 0:
                 layers.append(ACTIVATIONS[activation]())
                 if dropout > 0:
-                    layers.append(nn.Dropout(dropout))
+                    layers.append(Dropout(dropout))
         self.deconv = nn.Sequential(*layers)
 
     def forward(self, z):
@@ -166,6 +185,9 @@ class ReconstructionLoss(nn.Module):
     implies a sigmoid output); ``kind="mse"`` applies the output activation and
     takes the mean squared error.
     """
+
+    #: no per-batch terms to report beside the loss
+    term_names = ()
 
     def __init__(self, kind="mse", output_activation="identity"):
         super().__init__()

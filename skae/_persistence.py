@@ -24,7 +24,6 @@ import io
 import json
 import os
 import pickle
-import secrets
 import struct
 import warnings
 
@@ -32,6 +31,8 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
+
+from ._io import atomic_write
 
 FORMAT = "skae-model"
 FORMAT_VERSION = 2
@@ -196,37 +197,12 @@ def save(estimator, path):
     payload = buffer.getbuffer()
     header = _HEADER.pack(MAGIC, FORMAT_VERSION, len(payload),
                           hashlib.sha256(payload).hexdigest().encode())
-    _write_atomically(os.fspath(path), header, payload)
 
+    def write(f):
+        f.write(header)
+        f.write(payload)
 
-def _write_atomically(path, *chunks):
-    """Write ``chunks`` to a synced temporary file, then rename it onto ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                 0o666)
-    try:
-        with open(fd, "wb") as file:
-            for chunk in chunks:
-                file.write(chunk)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
-        try:
-            dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError:
-            pass  # some file systems cannot sync a directory; the file is in place
+    atomic_write(path, write)
 
 
 def load(path):

@@ -3,31 +3,43 @@
 An estimator builds its torch module and loss, then calls :func:`train` (a full
 fit, with the optional early-stopping split) or :func:`train_more` (one more
 pass for ``partial_fit``). Both run a skorch :class:`~skorch.NeuralNet`
-subclass, :class:`TrainingNet`, whose data path is kept lean:
+subclass, :class:`TrainingNet`, through skorch's documented extension points
+only (``get_dataset``, ``get_iterator``, ``fit_loop`` and callbacks):
 
 * batches are slices of in-memory tensors taken through a shuffled
   permutation (:class:`BatchIterator`): no per-sample ``__getitem__`` and no
-  collate;
-* an optional ``corruption`` callable is applied to each training batch (the
-  target stays clean): this is how denoising autoencoders train;
-* randomness (weight init, dropout, shuffling, noise, the validation split)
-  comes from one seed, inside :func:`torch.random.fork_rng`, so the global RNG
-  state is left as it was.
+  collate; an optional ``corruption`` is applied to each training batch while
+  the target stays clean (denoising autoencoders);
+* every random draw of a fit (weight init, dropout, VAE sampling, shuffling,
+  noise, the validation split) comes from generators owned by that fit
+  (:class:`FitRandom`), never from torch's global RNG, so fits in concurrent
+  threads give the same models as the same fits run one after another;
+* a non-finite loss stops training at once (:class:`FiniteLossGuard`); a
+  ``KeyboardInterrupt`` ends it with the best weights so far and a warning;
+  ``checkpoint`` writes the whole training state after each epoch so that a
+  killed fit resumes where it stopped (:class:`EpochCheckpoint`).
 
-Inference goes through :func:`predict_batches`: batches under
-``torch.inference_mode()``, written into a preallocated output array so that
-memory stays bounded by the output plus a few batches.
+Inference goes through :func:`predict_batches`: fixed-size batches under
+``torch.inference_mode()``, so that on CPU a row's output does not depend on
+the other rows of the call.
 """
 
-import contextlib
 import copy
+import hashlib
+import json
+import math
+import os
+import warnings
 
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 from skorch.helper import predefined_split
+from skorch.history import History
+
+from ._io import atomic_write
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -36,8 +48,13 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 
-#: rows per inference batch; bounded memory whatever the input size
-INFERENCE_BATCH_SIZE = 2048
+#: rows per inference batch. Every batch is padded to exactly this size, so
+#: each row goes through kernels of one shape whatever else is in the call:
+#: on CPU a row's output is bitwise the same alone or among 5000 others.
+INFERENCE_BATCH_SIZE = 256
+
+#: what early stopping watches unless an estimator says otherwise
+VALID_LOSS_MONITOR = dict(monitor="valid_loss", lower_is_better=True, threshold_mode="rel")
 
 
 def resolve_device(device):
@@ -50,15 +67,89 @@ def resolve_device(device):
     return device
 
 
-@contextlib.contextmanager
-def seeded(seed, device="cpu"):
-    """Seed torch for the block without leaking global RNG state."""
-    devices = [torch.device(device).index or 0] if str(device).startswith("cuda") else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
+def derive_seed(random_state):
+    """One int seed from an sklearn ``random_state`` (int, RandomState, None)."""
+    from sklearn.utils import check_random_state
+
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+# ---------------------------------------------------------------- randomness
+class FitRandom:
+    """The torch generators of one fit, each seeded from the fit's seed.
+
+    ``init`` draws the initial weights, ``module`` the randomness inside the
+    network in training (dropout, a VAE's reparameterization), ``shuffle``
+    the batch order, ``noise`` a denoiser's training corruption and
+    ``valid_noise`` its fixed validation corruption. Owning them (instead of
+    seeding torch's global RNG) keeps concurrent fits independent.
+    """
+
+    NAMES = ("init", "module", "shuffle", "noise", "valid_noise")
+
+    def __init__(self, seed, device="cpu"):
+        self.seed = seed
+        self.device = torch.device(device)
+        self.generators = {}
+        for offset, name in enumerate(self.NAMES):
+            # the shuffle order is drawn on the CPU whatever the device
+            dev = "cpu" if name == "shuffle" else self.device
+            self.generators[name] = torch.Generator(dev).manual_seed(seed + offset)
+
+    def __getitem__(self, name):
+        return self.generators[name]
+
+    def get_state(self):
+        return {name: g.get_state() for name, g in self.generators.items()}
+
+    def set_state(self, state):
+        for name, value in state.items():
+            self.generators[name].set_state(value)
+
+
+def build_module(builder, generator, device):
+    """Call ``builder()`` without touching torch's global RNG, then draw weights.
+
+    The module is built on the ``meta`` device (no memory, no random draws),
+    materialised on ``device`` and initialised by :func:`init_parameters`
+    from ``generator``.
+    """
+    with torch.device("meta"):
+        module = builder()
+    module = module.to_empty(device=device)
+    init_parameters(module, generator)
+    return module
+
+
+def init_parameters(module, generator):
+    """PyTorch's default init of linear and conv layers, drawn from ``generator``.
+
+    Weights: Kaiming-uniform with ``a=sqrt(5)``; biases: uniform in
+    ``+-1/sqrt(fan_in)`` (what ``reset_parameters`` does, on a private RNG).
+    """
+    for layer in module.modules():
+        weight = getattr(layer, "weight", None)
+        if weight is None or not isinstance(layer, (torch.nn.Linear,
+                                                    torch.nn.modules.conv._ConvNd)):
+            if any(True for _ in layer.parameters(recurse=False)):
+                raise TypeError(f"no initialisation rule for {type(layer).__name__}")
+            continue
+        with torch.no_grad():
+            torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+            if layer.bias is not None:
+                fan_in = weight.shape[1] * math.prod(weight.shape[2:])
+                bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+                torch.nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
+def attach_generator(module, generator):
+    """Give every submodule that draws in training (``uses_generator``) a generator."""
+    for layer in module.modules():
+        if getattr(layer, "uses_generator", False):
+            layer.generator = generator
+
+
+# ---------------------------------------------------------------- data
 class TensorData:
     """Input tensor ``X`` and target tensor ``y`` (``None``: the target is X)."""
 
@@ -75,13 +166,15 @@ class BatchIterator:
 
     With ``shuffle=True`` each pass draws a new permutation from
     ``generator`` and gathers rows with one indexing operation per batch.
+    ``corruption(x) -> x`` corrupts the inputs; the target stays clean.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, corruption=None):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.corruption = corruption
 
     def __len__(self):
         return -(-len(self.dataset) // self.batch_size)
@@ -89,45 +182,127 @@ class BatchIterator:
     def __iter__(self):
         X, y = self.dataset.X, self.dataset.y
         n, bs = len(self.dataset), self.batch_size
-        if self.shuffle:
-            perm = torch.randperm(n, generator=self.generator).to(X.device)
-            for start in range(0, n, bs):
-                idx = perm[start:start + bs]
-                xb = X[idx]
-                yield xb, (xb if y is None else y[idx])
-        else:
-            for start in range(0, n, bs):
-                xb = X[start:start + bs]
-                yield xb, (xb if y is None else y[start:start + bs])
+        perm = (torch.randperm(n, generator=self.generator).to(X.device)
+                if self.shuffle else None)
+        for start in range(0, n, bs):
+            idx = slice(start, start + bs) if perm is None else perm[start:start + bs]
+            xb = X[idx]
+            target = xb if y is None else y[idx]
+            yield (xb if self.corruption is None else self.corruption(xb)), target
 
 
+# ---------------------------------------------------------------- callbacks
+class TrainingDiverged(Exception):
+    """Raised by :class:`FiniteLossGuard`; :func:`train` turns it into a
+    warning (best weights restored) or a ``ValueError``."""
+
+    def __init__(self, epoch, training):
+        super().__init__(epoch, training)
+        self.epoch = epoch
+        self.training = training
+
+
+class FiniteLossGuard(Callback):
+    """Stop training at the first batch whose loss is not finite."""
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if loss is not None and not math.isfinite(loss.item()):
+            raise TrainingDiverged(len(net.history), training)
+
+
+class KeepLastEpoch(Callback):
+    """Hold the weights of the last completed epoch (when early stopping does
+    not hold the best ones), so that an interrupted epoch can be undone."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.weights_ = copy.deepcopy(net.module_.state_dict())
+
+    def on_epoch_end(self, net, **kwargs):
+        self.weights_ = copy.deepcopy(net.module_.state_dict())
+
+
+class RecordTerms(Callback):
+    """Record the criterion's per-batch ``terms`` (e.g. a VAE's ``recon`` and
+    ``kl``) so that ``PassthroughScoring`` averages them per epoch."""
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        prefix = "train_" if training else "valid_"
+        for name, value in net.criterion_.terms.items():
+            net.history.record_batch(prefix + name, float(value))
+
+
+class EpochCheckpoint(Callback):
+    """Write the full training state to ``path`` after each epoch, atomically.
+
+    The state is the module's and the optimizer's, the history, the early
+    stopping state, the fit's generators and a fingerprint of the settings
+    and data; :func:`train` resumes from it. Put after early stopping, so it
+    saves the early-stopping state of the epoch it ends.
+    """
+
+    def __init__(self, path, fingerprint, random, resume=None):
+        self.path = path
+        self.fingerprint = fingerprint
+        self.random = random
+        self.resume = resume
+
+    def on_train_begin(self, net, **kwargs):
+        # after EarlyStopping.on_train_begin has reset its state
+        if self.resume is not None:
+            es = dict(net.callbacks_).get("early_stopping")
+            for key, value in self.resume.get("early_stopping", {}).items():
+                setattr(es, key, value)
+
+    def on_epoch_end(self, net, **kwargs):
+        es = dict(net.callbacks_).get("early_stopping")
+        state = {
+            "fingerprint": self.fingerprint,
+            "module": net.module_.state_dict(),
+            "optimizer": net.optimizer_.state_dict(),
+            "history": history_records(net.history),
+            "random": self.random.get_state(),
+        }
+        if es is not None:
+            state["early_stopping"] = {
+                key: _plain(getattr(es, key)) for key in
+                ("misses_", "dynamic_threshold_", "best_epoch_", "best_model_weights_")}
+        atomic_write(self.path, lambda f: torch.save(state, f))
+
+
+# ---------------------------------------------------------------- the net
 class TrainingNet(NeuralNet):
-    """skorch net with skae's in-memory batches and optional input corruption.
+    """skorch net with skae's in-memory batches, own generators and corruption.
 
-    Internal: the public estimators hold one of these as ``net_``. A
-    criterion that sets a ``terms`` dict (name -> scalar tensor, per batch)
-    gets each term averaged per epoch into the history as
-    ``train_<name>`` / ``valid_<name>``.
+    Internal: the public estimators hold one of these as ``net_``. The
+    ``module`` is built by the estimator and handed over as a :class:`Prebuilt`
+    callable, so that the net's parameters never hold a second reference to
+    the weights.
     """
 
     def __init__(self, *args, corruption=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.corruption = corruption
-        self.shuffle_generator = None
+        self.random = None
 
     def get_dataset(self, X, y=None):
         return X if isinstance(X, TensorData) else TensorData(X, y)
 
     def get_iterator(self, dataset, training=False):
-        return BatchIterator(dataset, self.batch_size, shuffle=training,
-                             generator=self.shuffle_generator)
+        if not training:
+            return BatchIterator(dataset, self.batch_size)
+        return BatchIterator(dataset, self.batch_size, shuffle=True,
+                             generator=self.random["shuffle"], corruption=self.corruption)
 
-    def _set_training(self, training=True):
-        # skorch calls this on every batch; walking the module tree only when
-        # the mode really changes keeps per-batch overhead small.
-        if getattr(self, "_training_mode", None) is not training:
-            super()._set_training(training)
-            self._training_mode = training
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # skorch ends training quietly on KeyboardInterrupt (early stopping
+        # raises one too); remember that it happened so that a user's Ctrl-C
+        # can be told apart and reported.
+        self.interrupted = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            raise
 
     @property
     def weights_device(self):
@@ -137,133 +312,85 @@ class TrainingNet(NeuralNet):
     def prepare_inference(self):
         """Put the module in eval mode (dropout off); return the weights' device."""
         self.module_.eval()
-        self._training_mode = False
         return self.weights_device
 
-    def initialize_module(self):
-        self._training_mode = None
-        return super().initialize_module()
-
     def __getstate__(self):
-        # skae hands skorch the module and criterion as instances, so the
-        # `module` parameter is the very object `module_` is. skorch pickles
-        # only the `module_`-like attributes through its device-mapping path;
-        # routing the instances with them keeps one copy of the weights and
-        # lets a CUDA-trained model be unpickled on a machine without CUDA.
-        prefixes = self.cuda_dependent_attributes_
-        self.cuda_dependent_attributes_ = [*prefixes, "module", "criterion"]
-        try:
-            state = super().__getstate__()
-        finally:
-            self.cuda_dependent_attributes_ = prefixes
-        state["cuda_dependent_attributes_"] = prefixes
-        state["shuffle_generator"] = None
-        state.pop("_training_mode", None)
+        state = super().__getstate__()
+        state["random"] = None
+        state["corruption"] = None
         return state
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch
-        if self.corruption is not None:
-            Xi = self.corruption(Xi)
-        y_pred = self.module_(Xi)
-        loss = self.criterion_(y_pred, yi)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
 
-    def validation_step(self, batch, **fit_params):
-        self._set_training(False)
-        Xi, yi = batch
-        with torch.inference_mode():
-            y_pred = self.module_(Xi)
-            loss = self.criterion_(y_pred, yi)
-        return {"loss": loss, "y_pred": y_pred}
+class Prebuilt:
+    """Callable handing a built module to skorch once; pickles as empty.
 
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        # Same bookkeeping as skorch's, without its generic length lookups.
-        if iterator is None:
-            return
-        batch_count = 0
-        record = self.history.record_batch
-        term_sums, n_seen = {}, 0
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            record(prefix + "_loss", step["loss"].item())
-            n = batch[0].shape[0]
-            record(prefix + "_batch_size", n)
-            terms = getattr(self.criterion_, "terms", None)
-            if terms:
-                for name, value in terms.items():
-                    term_sums[name] = term_sums.get(name, 0.0) + float(value) * n
-            n_seen += n
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
-        self.history.record(prefix + "_batch_count", batch_count)
-        for name, total in term_sums.items():
-            # e.g. a VAE's reconstruction and KL terms, averaged over the epoch
-            self.history.record(f"{prefix}_{name}", total / max(n_seen, 1))
+    skorch calls ``module()`` in ``initialize``; afterwards the weights live in
+    ``module_`` only (pickled through skorch's device-aware path).
+    """
+
+    def __init__(self, module):
+        self.module = module
+
+    def __call__(self):
+        if self.module is None:
+            raise RuntimeError("this net was unpickled or loaded: its module cannot "
+                               "be rebuilt, only used and trained further.")
+        return self.module
+
+    def __getstate__(self):
+        return {"module": None}
 
 
-def derive_seed(random_state):
-    """One int seed from an sklearn ``random_state`` (int, RandomState, None)."""
-    from sklearn.utils import check_random_state
-
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def to_tensor(X, device, dtype=torch.float32):
-    """A torch copy of ``X`` on ``device`` (never a view of the user's data)."""
-    return torch.tensor(np.asarray(X), dtype=dtype, device=device)
-
-
-#: what early stopping watches unless an estimator's ``_early_stopping_monitor``
-#: says otherwise (e.g. the classifier's validation accuracy)
-VALID_LOSS_MONITOR = dict(monitor="valid_loss", lower_is_better=True, threshold_mode="rel")
-
-
-def _callbacks(est, with_validation):
-    # callbacks an estimator needs for itself (e.g. a VAE's KL warm-up); they
-    # are rebuilt from the parameters, so they also come back after skae.load
-    hook = getattr(est, "_training_callbacks", None)
-    callbacks = list(hook() if hook is not None else [])
-    for i, cb in enumerate(copy.deepcopy(est.callbacks) or []):
+def _callbacks(est, criterion, early_stopping, checkpoint=None):
+    callbacks = [("finite_loss", FiniteLossGuard())]
+    terms = getattr(criterion, "term_names", ())
+    if terms:
+        callbacks.append(("record_terms", RecordTerms()))
+        for name in terms:
+            callbacks += [(f"train_{name}", PassthroughScoring(f"train_{name}", on_train=True)),
+                          (f"valid_{name}", PassthroughScoring(f"valid_{name}"))]
+    # the estimator's own callbacks (e.g. a VAE's KL warm-up) are rebuilt from
+    # its parameters, so they also come back after skae.load
+    callbacks += est._training_callbacks()
+    for i, cb in enumerate(est._user_callbacks()):
         callbacks.append(cb if isinstance(cb, tuple) else (f"user_{i}", cb))
-    if with_validation:
-        # last: stopping ends the epoch, and the other callbacks should see it
-        monitor = dict(VALID_LOSS_MONITOR, **getattr(est, "_early_stopping_monitor", {}))
+    callbacks.append(("keep_last_epoch", KeepLastEpoch()))
+    if early_stopping:
+        # after the others: stopping ends the epoch, and they should see it
+        monitor = dict(VALID_LOSS_MONITOR, **est._early_stopping_monitor)
         callbacks.append(("early_stopping", EarlyStopping(
             patience=est.patience, threshold=est.tol, load_best=True, **monitor)))
+    if checkpoint is not None:
+        callbacks.append(("checkpoint", checkpoint))
     return callbacks
 
 
-def make_net(est, module, criterion, device, corruption=None, valid_data=None):
-    """Build (but do not train) the :class:`TrainingNet` for an estimator.
+def make_net(est, module, criterion, device, *, corruption=None, valid_data=None,
+             checkpoint=None):
+    """Build and initialise (but do not train) the :class:`TrainingNet`.
 
     ``est`` supplies the training parameters (optimizer, lr, weight_decay,
     batch_size, max_epochs, patience, tol, verbose, callbacks).
     """
-    optimizer = OPTIMIZERS.get(est.optimizer, est.optimizer)
-    return TrainingNet(
-        module=module,
-        criterion=criterion,
-        optimizer=optimizer,
+    net = TrainingNet(
+        module=Prebuilt(module),
+        criterion=Prebuilt(criterion),
+        optimizer=OPTIMIZERS.get(est.optimizer, est.optimizer),
         optimizer__weight_decay=est.weight_decay,
         lr=est.lr,
         batch_size=est.batch_size,
         max_epochs=est.max_epochs,
         train_split=None if valid_data is None else predefined_split(valid_data),
-        callbacks=_callbacks(est, valid_data is not None),
+        callbacks=_callbacks(est, criterion, valid_data is not None, checkpoint),
         device=device,
         verbose=est.verbose,
         corruption=corruption,
     )
+    return net.initialize()
 
 
 def split_for_validation(est, n_samples, seed, stratify=None):
-    """Indices ``(train, valid)`` for early stopping, or ``(None, None)``."""
-    if not est.early_stopping:
-        return None, None
+    """Indices ``(train, valid)`` for early stopping."""
     n_valid = int(np.ceil(est.validation_fraction * n_samples))
     if n_samples < 2 or n_samples - n_valid < 1:
         raise ValueError(
@@ -278,57 +405,181 @@ def split_for_validation(est, n_samples, seed, stratify=None):
         return train_test_split(idx, test_size=n_valid, random_state=seed)
 
 
-def train(est, module, criterion, X, y=None, *, seed, device, corruption=None,
-          valid_corruption=None, stratify=None, epochs=None):
+def to_tensor(X, device, dtype=torch.float32):
+    """A torch copy of ``X`` on ``device`` (never a view of the user's data)."""
+    return torch.tensor(np.asarray(X), dtype=dtype, device=device)
+
+
+def fingerprint(est, X, y, seed):
+    """Hash of what decides a fit's course: parameters, data and seed."""
+    params = {k: v for k, v in est.get_params(deep=False).items()
+              if k not in ("checkpoint", "verbose", "callbacks")}
+    h = hashlib.sha256(json.dumps([type(est).__name__, repr(sorted(params.items())), seed])
+                       .encode())
+    for arr in (X, y):
+        if arr is not None:
+            arr = np.ascontiguousarray(arr)
+            h.update(str((arr.shape, arr.dtype.str)).encode())
+            h.update(memoryview(arr).cast("B"))
+    return h.hexdigest()
+
+
+def _load_checkpoint(path, expected):
+    """The saved state at ``path`` when it belongs to this fit, else None."""
+    if path is None or not os.path.exists(path):
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file: start afresh
+        warnings.warn(f"checkpoint {os.fspath(path)!r} cannot be read ({exc}); "
+                      "training from scratch.", stacklevel=4)
+        return None
+    if not isinstance(state, dict) or state.get("fingerprint") != expected:
+        warnings.warn(f"checkpoint {os.fspath(path)!r} belongs to a fit with other "
+                      "parameters or data; training from scratch.", stacklevel=4)
+        return None
+    return state
+
+
+def _resume(net, state, random):
+    net.module_.load_state_dict(state["module"])
+    net.optimizer_.load_state_dict(state["optimizer"])
+    net.history = History([dict(row, batches=[]) for row in state["history"]])
+    random.set_state(state["random"])
+
+
+def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stopping,
+          corruption=None, valid_corruption=None, stratify=None, epochs=None,
+          checkpoint=None):
     """Fit a fresh :class:`TrainingNet` on numpy ``X`` (target ``y`` or X).
 
-    Returns the trained net. With ``est.early_stopping`` a validation split is
-    held out, monitored with skorch's ``EarlyStopping`` and the best weights
-    are restored at the end; ``epochs`` overrides ``est.max_epochs``. ``valid_corruption`` corrupts the validation
-    inputs once (fixed noise) so that validation compares like with like.
+    ``module_builder()`` builds the untrained module (its weights are drawn
+    here, from the fit's generators). With ``early_stopping`` a validation
+    split is held out, monitored with skorch's ``EarlyStopping`` and the best
+    weights are restored at the end; ``epochs`` overrides ``est.max_epochs``.
+    ``corruption(x, generator)`` corrupts each training batch and
+    ``valid_corruption`` the validation inputs once (fixed noise) so that
+    validation compares like with like. ``checkpoint`` (a path) saves the
+    state after each epoch and resumes from it.
     """
-    train_idx, valid_idx = split_for_validation(est, X.shape[0], seed, stratify)
+    random = FitRandom(seed, device)
+    valid = None
     Xt = to_tensor(X, device)
     yt = None if y is None else torch.as_tensor(y, device=device)
-    valid = None
-    with seeded(seed, device):
-        if train_idx is not None:
-            tr, va = torch.as_tensor(train_idx), torch.as_tensor(valid_idx)
-            Xv = Xt[va.to(device)]
-            yv = Xv if yt is None else yt[va.to(device)]
-            if valid_corruption is not None:
-                Xv = valid_corruption(Xv)
-            valid = TensorData(Xv, yv)
-            yt = None if yt is None else yt[tr.to(device)]
-            Xt = Xt[tr.to(device)]
-        net = make_net(est, module, criterion, device, corruption, valid)
-        net.initialize()
-        net.shuffle_generator = torch.Generator().manual_seed(seed + 1)
-        try:
-            net.partial_fit(TensorData(Xt, yt), epochs=epochs)
-        finally:
-            net.shuffle_generator = None
-            net.corruption = None  # holds a generator; set again by partial_fit
-            # the validation data is not kept alive, and later partial_fit
-            # calls (no validation) must not be stopped early
-            net.train_split = None
-            net.callbacks_ = [(name, cb) for name, cb in net.callbacks_
-                              if name != "early_stopping"]
+    if early_stopping:
+        train_idx, valid_idx = split_for_validation(est, X.shape[0], seed, stratify)
+        tr = torch.as_tensor(train_idx, device=device)
+        va = torch.as_tensor(valid_idx, device=device)
+        Xv = Xt[va]
+        yv = Xv if yt is None else yt[va]
+        if valid_corruption is not None:
+            Xv = valid_corruption(Xv, random["valid_noise"])
+        valid = TensorData(Xv, yv)
+        Xt, yt = Xt[tr], (None if yt is None else yt[tr])
+    module = module_builder if isinstance(module_builder, torch.nn.Module) else \
+        build_module(module_builder, random["init"], device)
+
+    ckpt, state = None, None
+    if checkpoint is not None:
+        key = fingerprint(est, X, y, seed)
+        state = _load_checkpoint(checkpoint, key)
+        ckpt = EpochCheckpoint(checkpoint, key, random, resume=state)
+    noise = random["noise"]
+    net = make_net(est, module, criterion, device, valid_data=valid, checkpoint=ckpt,
+                   corruption=None if corruption is None else
+                   (lambda x: corruption(x, noise)))
+    net.random = random
+    attach_generator(net.module_, random["module"])
+    n_epochs = est.max_epochs if epochs is None else epochs
+    if state is not None:
+        _resume(net, state, random)
+    try:
+        completed = _run(net, TensorData(Xt, yt), n_epochs - len(net.history), n_epochs)
+    finally:
+        attach_generator(net.module_, None)
+        net.random = net.corruption = None
+        # the validation data is not kept alive, and later partial_fit calls
+        # (no validation) must not be stopped early nor checkpointed
+        net.train_split = None
+        net.callbacks_ = [(name, cb) for name, cb in net.callbacks_
+                          if name not in ("early_stopping", "checkpoint")]
+    if completed and checkpoint is not None and os.path.exists(checkpoint):
+        os.remove(checkpoint)  # an interrupted fit keeps it, to be resumed
     return net
+
+
+def _run(net, data, epochs, max_epochs):
+    """``net.partial_fit`` with divergence and interrupts handled.
+
+    Returns False when a ``KeyboardInterrupt`` cut training short.
+    """
+    es = dict(net.callbacks_).get("early_stopping")
+    try:
+        if epochs > 0:
+            net.partial_fit(data, epochs=epochs)
+    except TrainingDiverged as exc:
+        kept = es is not None and es.best_model_weights_ is not None
+        what = "training" if exc.training else "validation"
+        if not kept:
+            raise ValueError(
+                f"training diverged: the {what} loss became NaN or infinite in "
+                f"epoch {exc.epoch}. The usual causes are a learning rate that is too "
+                f"high (lower lr) or unscaled input (scale X, e.g. StandardScaler or "
+                f"MinMaxScaler).") from None
+        net.module_.load_state_dict(es.best_model_weights_)
+        _trim_history(net)
+        warnings.warn(
+            f"training diverged: the {what} loss became NaN or infinite in epoch "
+            f"{exc.epoch}; training stopped and the weights of epoch {es.best_epoch_} "
+            f"(the best validation score) were restored. Lower the learning rate or "
+            f"scale X to train further.", RuntimeWarning, stacklevel=4)
+        return True
+    stopped_early = es is not None and es.misses_ >= es.patience
+    if getattr(net, "interrupted", False) and not stopped_early:
+        _trim_history(net)
+        done = len(net.history)
+        if done == 0:
+            raise KeyboardInterrupt
+        if es is not None and es.best_model_weights_ is not None:
+            kept = f"the weights of epoch {es.best_epoch_} (the best so far) were kept"
+        else:
+            net.module_.load_state_dict(dict(net.callbacks_)["keep_last_epoch"].weights_)
+            kept = f"the weights after epoch {done} were kept"
+        warnings.warn(f"training was interrupted at epoch {done + 1} of {max_epochs} "
+                      f"(KeyboardInterrupt); {kept}.", RuntimeWarning, stacklevel=4)
+        _check_finite_weights(net)
+        return False
+    _check_finite_weights(net)
+    return True
+
+
+def _trim_history(net):
+    """Drop the trailing epoch that did not complete."""
+    while len(net.history) and "train_loss" not in net.history[-1]:
+        net.history.pop()
+
+
+def _check_finite_weights(net):
+    for name, p in net.module_.named_parameters():
+        if not torch.isfinite(p).all():
+            raise ValueError(f"training produced non-finite weights ({name}); lower "
+                             f"the learning rate or scale X.")
 
 
 def train_more(net, X, y=None, *, seed, device, epochs=1, corruption=None):
     """One more pass (``partial_fit``) of an already trained net."""
+    random = FitRandom(seed, device)
     Xt = to_tensor(X, device)
     yt = None if y is None else torch.as_tensor(y, device=device)
-    with seeded(seed, device):
-        net.corruption = corruption
-        net.shuffle_generator = torch.Generator().manual_seed(seed + 1)
-        try:
-            net.partial_fit(TensorData(Xt, yt), epochs=epochs)
-        finally:
-            net.shuffle_generator = None
-            net.corruption = None
+    noise = random["noise"]
+    net.random = random
+    net.corruption = None if corruption is None else (lambda x: corruption(x, noise))
+    attach_generator(net.module_, random["module"])
+    try:
+        _run(net, TensorData(Xt, yt), epochs, len(net.history) + epochs)
+    finally:
+        attach_generator(net.module_, None)
+        net.random = net.corruption = None
     return net
 
 
@@ -339,39 +590,55 @@ def rebuild_net(est, module, criterion, history):
     ``partial_fit``; ``history`` (records from :func:`history_records`) is put
     back so that epochs keep counting.
     """
-    from skorch.history import History
-
     net = make_net(est, module, criterion, "cpu")
-    net.initialize()
     net.history = History([dict(row, batches=[]) for row in history])
     return net
 
 
 def history_records(history):
     """skorch history as one plain dict per epoch (no per-batch entries)."""
-    return [{k: v for k, v in row.items()
+    return [{k: _plain(v) for k, v in row.items()
              if k != "batches" and not k.endswith(("_best", "_batch_count"))}
             for row in history]
+
+
+def _plain(value):
+    """numpy scalars as Python numbers (JSON and ``weights_only`` loads take those)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def predict_batches(fn, X, n_out, device, out_dtype, reduce=None,
                     batch_size=INFERENCE_BATCH_SIZE):
     """Apply ``fn`` (tensor -> tensor) to ``X`` in batches under inference mode.
 
-    Only one batch of input is converted at a time and results are written
-    into a preallocated ``(n_samples, n_out)`` array of ``out_dtype``. With
-    ``reduce(out_batch, X_batch) -> 1-D array`` the result is one value per
-    sample instead (``n_out`` is then ignored), so that e.g. a per-sample
-    reconstruction error never materialises the full reconstruction.
+    Every batch is padded with zero rows to ``batch_size``, so each row runs
+    through kernels of the same shape: on CPU its output is bitwise the same
+    whatever other rows share the call. Only one batch of input is converted
+    at a time and results are written into a preallocated ``(n_samples,
+    n_out)`` array of ``out_dtype``. With ``reduce(out_batch, X_batch) -> 1-D
+    array`` the result is one value per sample instead (``n_out`` is then
+    ignored), so that e.g. a per-sample reconstruction error never
+    materialises the full reconstruction.
+
+    Raises ``ValueError`` when finite input gives a non-finite output (values
+    too large for float32 arithmetic), so NaN never leaves a fitted model.
     """
     n = X.shape[0]
     out = np.empty((n,) if reduce is not None else (n, n_out), dtype=out_dtype)
     with torch.inference_mode():
         for start in range(0, n, batch_size):
             X_batch = X[start:start + batch_size]
-            xb = torch.from_numpy(np.array(X_batch, dtype=np.float32)).to(device)
-            result = fn(xb).cpu().numpy()
+            m = X_batch.shape[0]
+            xb = np.zeros((batch_size, *X_batch.shape[1:]), dtype=np.float32)
+            xb[:m] = X_batch
+            result = fn(torch.from_numpy(xb).to(device))[:m]
+            if not torch.isfinite(result).all():
+                raise ValueError(
+                    "the network's output is not finite for this finite input: its "
+                    "values are too large for float32 arithmetic (an overflow). Scale "
+                    "X to the range it was trained on.")
+            result = result.cpu().numpy()
             if reduce is not None:
                 result = reduce(result, X_batch)
-            out[start:start + batch_size] = result
+            out[start:start + m] = result
     return out

@@ -1,5 +1,6 @@
 """VAETransformer: a variational autoencoder that is a transformer and a generator."""
 
+import functools
 from numbers import Integral, Real
 
 import numpy as np
@@ -8,12 +9,14 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
+from ._docs import fill_doc
 from ._modules import build_encoder_decoder
 from ._training import derive_seed, predict_batches
 from ._vae_modules import (GaussianEncoder, KLWarmup, VAELoss, VAEModule,
                            elbo_per_sample)
 
 
+@fill_doc
 class VAETransformer(BaseAutoencoder):
     """Variational autoencoder as a scikit-learn transformer (dense or conv).
 
@@ -28,26 +31,15 @@ class VAETransformer(BaseAutoencoder):
 
     Parameters
     ----------
-    n_components : int, default=32
-        Size of the latent code.
-    architecture : {"dense", "conv"}, default="dense"
-        ``"dense"``: a multilayer perceptron and its mirror. ``"conv"``:
-        stride-2 convolution blocks (any image size) and transposed
-        convolutions back.
-    hidden_layer_sizes : tuple of int, default=None
-        Dense: widths of the encoder's hidden layers (the decoder mirrors
-        them); default ``(512, 256)``. Conv: channels of each stride-2 block;
-        default ``(32, 64)``.
+    {{n_components}}
+    {{architecture}}
+    {{hidden_layer_sizes}}
     image_shape : tuple, default=None
         ``(C, H, W)`` or ``(H, W)`` of the flattened images in X. Conv infers a
         square single-channel image when None; dense ignores it.
-    activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "tanh", \
-"sigmoid"}, default="relu"
-        Hidden-layer activation.
-    dropout : float in [0, 1), default=0.0
-        Dropout after each hidden activation.
-    output_activation : {"auto", "sigmoid", "identity"}, default="auto"
-        ``"auto"``: sigmoid when the training X lies in [0, 1], else identity.
+    {{activation}}
+    {{dropout}}
+    {{output_activation}}
     loss : {"auto", "mse", "bce"}, default="auto"
         Reconstruction likelihood. ``"bce"``: independent Bernoulli per
         feature, ``log p(x | z) = sum(x * log x_hat + (1 - x) * log(1 - x_hat))``
@@ -58,35 +50,28 @@ class VAETransformer(BaseAutoencoder):
         log(2 pi)`` (suits standardised features; for data in [0, 1] its KL
         term dominates, prefer bce there). ``"auto"``: bce when the training
         X lies in [0, 1] (it implies a sigmoid output), else mse.
-    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
-default="adam"
-    lr : float, default=1e-3
-        Learning rate.
-    weight_decay : float, default=0.0
-        L2 penalty passed to the optimizer.
-    batch_size : int, default=128
-    max_epochs : int, default=30
-        Maximum number of passes over the training data.
+    {{optimizer}}
+    {{lr}}
+    {{weight_decay}}
+    {{batch_size}}
+    {{max_epochs}}
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of X and stop when the validation loss
         has not improved by a relative ``tol`` for ``patience`` epochs, then
         restore the best weights. The validation loss is the negative ELBO at
         the full ``beta`` (warm-up does not apply to it), computed as
         :meth:`score_samples` does: decoder at the posterior mean, analytic KL.
-    validation_fraction : float in (0, 1), default=0.1
-    patience : int, default=5
-    tol : float, default=1e-4
-        Relative improvement of the validation loss that counts as progress.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        ``"auto"`` uses CUDA when available.
+    {{validation_fraction}}
+    {{patience}}
+    {{tol}}
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Drives all randomness: weights, shuffling, the validation split,
         dropout and the reparameterization noise. The same int gives the same
         model on CPU.
-    verbose : int, default=0
-        ``1`` prints skorch's per-epoch table.
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks (copied at fit, so the list is never modified).
+    {{verbose}}
+    {{callbacks}}
+    {{checkpoint}}
     beta : float >= 0, default=1.0
         Weight of the KL term in the training loss (``beta > 1``: a beta-VAE
         with a more regular latent space, ``beta < 1``: sharper
@@ -155,39 +140,24 @@ default="adam"
                  loss="auto", optimizer="adam", lr=1e-3, weight_decay=0.0, batch_size=128,
                  max_epochs=30, early_stopping=True, validation_fraction=0.1, patience=5,
                  tol=1e-4, device="auto", random_state=None, verbose=0, callbacks=None,
-                 beta=1.0, kl_warmup_epochs=0):
-        self.n_components = n_components
-        self.architecture = architecture
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.image_shape = image_shape
-        self.activation = activation
-        self.dropout = dropout
-        self.output_activation = output_activation
-        self.loss = loss
-        self.optimizer = optimizer
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
+                 checkpoint=None, beta=1.0, kl_warmup_epochs=0):
+        super().__init__(
+            n_components, architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
+            image_shape=image_shape, activation=activation, dropout=dropout,
+            output_activation=output_activation, loss=loss, optimizer=optimizer, lr=lr,
+            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            patience=patience, tol=tol, device=device, random_state=random_state,
+            verbose=verbose, callbacks=callbacks, checkpoint=checkpoint)
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
 
     # ------------------------------------------------------------ hooks
     def _build(self, n_features):
-        body, decoder = build_encoder_decoder(
-            self.architecture, n_features, self.n_components, self.hidden_layer_sizes_,
-            self.image_shape_, self.activation, self.dropout,
-            encoder_out=2 * self.n_components)
-        module = VAEModule(GaussianEncoder(body, self.n_components), decoder)
-        return module, VAELoss(self.loss_, self.output_activation_, float(self.beta))
+        return (functools.partial(_vae_module, self.architecture, n_features,
+                                  self.n_components, self.hidden_layer_sizes_,
+                                  self.image_shape_, self.activation, self.dropout),
+                VAELoss(self.loss_, self.output_activation_, float(self.beta)))
 
     def _training_callbacks(self):
         return [("kl_warmup", KLWarmup(self.kl_warmup_epochs))]
@@ -276,3 +246,11 @@ default="adam"
             ``mean(score_samples(X))``.
         """
         return float(np.mean(self.score_samples(X)))
+
+
+def _vae_module(architecture, n_features, n_components, hidden, image_shape, activation,
+                dropout):
+    body, decoder = build_encoder_decoder(architecture, n_features, n_components, hidden,
+                                          image_shape, activation, dropout,
+                                          encoder_out=2 * n_components)
+    return VAEModule(GaussianEncoder(body, n_components), decoder)

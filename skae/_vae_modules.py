@@ -56,10 +56,13 @@ class VAEModule(nn.Module):
     """Gaussian encoder + decoder.
 
     ``forward`` returns ``(decoder logits, mean, logvar)``. In training mode
-    ``z = mean + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)`` from torch's
-    global RNG (training runs inside a seeded, forked RNG); in eval mode
-    ``z = mean``, so validation is deterministic.
+    ``z = mean + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)`` drawn from
+    ``generator`` (the fit's own RNG, set by the training core; torch's global
+    RNG when None); in eval mode ``z = mean``, so validation is deterministic.
     """
+
+    uses_generator = True
+    generator = None
 
     def __init__(self, encoder, decoder):
         super().__init__()
@@ -70,7 +73,9 @@ class VAEModule(nn.Module):
         mean, logvar = self.encoder.stats(x)
         z = mean
         if self.training:
-            z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+            eps = torch.randn(mean.shape, generator=self.generator, device=mean.device,
+                              dtype=mean.dtype)
+            z = mean + torch.exp(0.5 * logvar) * eps
         return self.decoder(z), mean, logvar
 
 
@@ -98,6 +103,8 @@ class VAELoss(nn.Module):
     the validation loss is comparable across epochs. Each batch's mean
     ``recon`` and ``kl`` are left in ``self.terms`` for the history.
     """
+
+    term_names = ("recon", "kl")
 
     def __init__(self, kind="bce", output_activation="sigmoid", beta=1.0):
         super().__init__()

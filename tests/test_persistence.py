@@ -247,7 +247,7 @@ def test_save_to_a_directory_or_missing_folder(tmp_path):
 
 CHILD = textwrap.dedent("""
     import sys, time
-    import skae, skae._persistence as persistence
+    import skae, skae._io as skae_io
     from skae import AutoencoderTransformer
     from skae.datasets import load_digits
 
@@ -275,7 +275,7 @@ CHILD = textwrap.dedent("""
 
     if mode == "existing":
         skae.save(models[0], path)
-    persistence.open = HalfWrite
+    skae_io.open = HalfWrite
     skae.save(models[1], path)
 """)
 
