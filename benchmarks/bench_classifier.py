@@ -61,15 +61,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from skorch.callbacks import Callback  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
+from skorch.callbacks import Callback  # noqa: E402
 
 import skae  # noqa: E402
 from skae import AutoencoderTransformer, EncoderClassifier  # noqa: E402
+
 from _data import load_data  # noqa: E402  (benchmarks/_data.py)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -33,25 +33,17 @@ import time
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
 from skorch.callbacks import LRScheduler
 
 from skae import AutoencoderTransformer
 from skae.datasets import load_digits, load_fashion_mnist
+from skae.evaluation import probe_accuracy
 
 
 def make_model(kind, k, params):
     if kind == "pca":
         return PCA(n_components=k, random_state=0)
     return AutoencoderTransformer(n_components=k, architecture=kind, random_state=0, **params)
-
-
-def probe_accuracy(Z_train, y_train, Z_test, y_test):
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    return clf.fit(Z_train, y_train).score(Z_test, y_test)
 
 
 def evaluate(kind, k, data, params):

@@ -40,21 +40,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skae import AutoencoderTransformer, VAETransformer  # noqa: E402
-from _data import load_data  # noqa: E402  (benchmarks/_data.py)
+from skae.evaluation import probe_accuracy  # noqa: E402
 from skae.plotting import plot_latent_grid, plot_samples  # noqa: E402
+
+from _data import load_data  # noqa: E402  (benchmarks/_data.py)
 
 TARGET_MSE = {2: 0.030, 8: 0.016}
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def probe_accuracy(Z_train, y_train, Z_test, y_test):
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    return float(clf.fit(Z_train, y_train).score(Z_test, y_test))
 
 
 def evaluate(name, est, X_train, y_train, X_test, y_test):
@@ -72,7 +66,7 @@ def evaluate(name, est, X_train, y_train, X_test, y_test):
         "n_components": est.n_components,
         "test_mse": float(np.mean(diff * diff)),
         "test_elbo": float(est.score(X_test)) if isinstance(est, VAETransformer) else None,
-        "probe_acc": probe_accuracy(Z_train, y_train, Z_test, y_test),
+        "probe_acc": probe_accuracy(Z_train, y_train, Z_test, y_test, max_iter=1000),
         "fit_s": fit_s,
         "epochs": getattr(est, "n_iter_", None),
     }

@@ -5,8 +5,8 @@ what skae's conv blocks lack: a stride-1 layer at full resolution on both
 ends (16 channels) and BatchNorm after every convolution, around skae's
 default stride-2 blocks (32, 64) and a 32-wide code. Same recipe as skae's
 defaults otherwise: Adam lr 1e-3, BCE on logits, batch 128, on the 60k
-Fashion-MNIST training images; then the test MSE and bench_quality's probe
-(LogisticRegression on standardised codes).
+Fashion-MNIST training images; then the test MSE and skae.evaluation's
+probe_accuracy (LogisticRegression on standardised codes).
 
 Usage::
 
@@ -22,8 +22,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from skae._training import predict_batches
+from skae.evaluation import probe_accuracy
+
 from _data import load_data  # benchmarks/_data.py
-from bench_quality import probe_accuracy
 
 bn = sys.argv[1] == "bn" if len(sys.argv) > 1 else True
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 30

@@ -17,27 +17,23 @@ The denoising autoencoder is trained on Gaussian noise; masked pixels (set
 to 0) are a kind of noise it never saw.
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
-28x28 datasets; ``SKAE_EXAMPLES_QUICK=1`` shrinks the run to a smoke test.
+28x28 datasets; ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``) shrinks the run to
+a smoke test.
 """
 
 # %%
 # Settings and data
 # -----------------
-import argparse
-import os
-
 import matplotlib.pyplot as plt
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from skae import DenoisingAE, NoiseInjector
-from skae.datasets import load_train_test
+from skae.datasets import load_train_test, parse_example_args
 from skae.evaluation import robustness_report
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist", "mnist"])
-args, _ = parser.parse_known_args()
-quick = os.environ.get("SKAE_EXAMPLES_QUICK") == "1"
+args = parse_example_args()  # --dataset digits|fashion-mnist|mnist, --quick
+quick = args.quick
 digits = args.dataset == "digits"
 
 n_train, n_test = (None, None) if digits else (10_000, 2_000)

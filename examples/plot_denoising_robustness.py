@@ -15,28 +15,24 @@ from 0 to 0.5, 0 meaning clean input); the table shows how far that
 training carries over to the other kinds of corruption.
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
-28x28 datasets; ``SKAE_EXAMPLES_QUICK=1`` shrinks the run to a smoke test.
+28x28 datasets; ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``) shrinks the run to
+a smoke test.
 """
 
 # %%
 # Settings and data
 # -----------------
-import argparse
-import os
-
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer, DenoisingAE, NoiseInjector
-from skae.datasets import load_train_test
+from skae.datasets import load_train_test, parse_example_args
 from skae.evaluation import robustness_report
 from skae.plotting import plot_reconstructions
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist", "mnist"])
-args, _ = parser.parse_known_args()
-quick = os.environ.get("SKAE_EXAMPLES_QUICK") == "1"
+args = parse_example_args()  # --dataset digits|fashion-mnist|mnist, --quick
+quick = args.quick
 digits = args.dataset == "digits"
 
 n_train, n_test = (None, None) if digits else (10_000, 2_000)

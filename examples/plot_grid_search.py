@@ -15,15 +15,13 @@ logistic regression on the codes, and minus the reconstruction error of the
 reduction step. The search refits the candidate with the best accuracy.
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
-28x28 datasets (much longer); ``SKAE_EXAMPLES_QUICK=1`` shrinks the run to a
-smoke test.
+28x28 datasets (much longer); ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``)
+shrinks the run to a smoke test.
 """
 
 # %%
 # Settings and data
 # -----------------
-import argparse
-import os
 import time
 
 import matplotlib.pyplot as plt
@@ -34,13 +32,11 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from skae import AutoencoderTransformer
-from skae.datasets import load_train_test
+from skae.datasets import load_train_test, parse_example_args
 from skae.evaluation import reconstruction_error
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist", "mnist"])
-args, _ = parser.parse_known_args()
-quick = os.environ.get("SKAE_EXAMPLES_QUICK") == "1"
+args = parse_example_args()  # --dataset digits|fashion-mnist|mnist, --quick
+quick = args.quick
 digits = args.dataset == "digits"
 
 n_train, n_test = (None, None) if digits else (5_000, 2_000)

@@ -17,7 +17,8 @@ its training: on the small digits set (1347 training images of 64 pixels)
 PCA overtakes it from about 16 components.
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
-28x28 datasets; ``SKAE_EXAMPLES_QUICK=1`` shrinks the run to a smoke test.
+28x28 datasets; ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``) shrinks the run to
+a smoke test.
 """
 
 # %%
@@ -26,22 +27,18 @@ Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
 # ``load_train_test`` returns a stratified train/test split (digits) or the
 # official splits (MNIST-like sets, subsampled here to keep the run short), as
 # float32 images in [0, 1], flattened.
-import argparse
-import os
 import time
 
 import matplotlib.pyplot as plt
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
-from skae.datasets import load_train_test
+from skae.datasets import load_train_test, parse_example_args
 from skae.evaluation import reconstruction_error
 from skae.plotting import plot_reconstructions
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist", "mnist"])
-args, _ = parser.parse_known_args()
-quick = os.environ.get("SKAE_EXAMPLES_QUICK") == "1"
+args = parse_example_args()  # --dataset digits|fashion-mnist|mnist, --quick
+quick = args.quick
 digits = args.dataset == "digits"
 
 if digits:

@@ -11,28 +11,24 @@ size put the picture in context, and a k-nearest-neighbours classifier
 measures how well each space keeps the classes apart.
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
-28x28 datasets; ``SKAE_EXAMPLES_QUICK=1`` shrinks the run to a smoke test.
+28x28 datasets; ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``) shrinks the run to
+a smoke test.
 """
 
 # %%
 # Settings and data
 # -----------------
-import argparse
-import os
-
 import matplotlib.pyplot as plt
 from sklearn.decomposition import PCA
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from skae import AutoencoderTransformer
-from skae.datasets import FASHION_CLASSES, load_train_test
+from skae.datasets import FASHION_CLASSES, load_train_test, parse_example_args
 from skae.plotting import plot_latent_space
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist", "mnist"])
-args, _ = parser.parse_known_args()
-quick = os.environ.get("SKAE_EXAMPLES_QUICK") == "1"
+args = parse_example_args()  # --dataset digits|fashion-mnist|mnist, --quick
+quick = args.quick
 digits = args.dataset == "digits"
 
 n_train, n_test = (None, None) if digits else (10_000, 2_000)

@@ -15,14 +15,13 @@ This example needs the optional ``optuna`` package
 (``pip install "skae[optuna]"``); without it, it says so and exits.
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
-28x28 datasets; ``SKAE_EXAMPLES_QUICK=1`` shrinks the run to a smoke test.
+28x28 datasets; ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``) shrinks the run to
+a smoke test.
 """
 
 # %%
 # Settings and data
 # -----------------
-import argparse
-import os
 import sys
 
 try:
@@ -39,13 +38,11 @@ from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 
 from skae import AutoencoderTransformer
-from skae.datasets import load_train_test
+from skae.datasets import load_train_test, parse_example_args
 from skae.evaluation import reconstruction_error
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist", "mnist"])
-args, _ = parser.parse_known_args()
-quick = os.environ.get("SKAE_EXAMPLES_QUICK") == "1"
+args = parse_example_args()  # --dataset digits|fashion-mnist|mnist, --quick
+quick = args.quick
 digits = args.dataset == "digits"
 
 n_train, n_test = (None, None) if digits else (10_000, 2_000)

@@ -17,14 +17,13 @@ encoder's and the head's layer sizes) and a logistic regression on the
 pixels.
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
-28x28 datasets; ``SKAE_EXAMPLES_QUICK=1`` shrinks the run to a smoke test.
+28x28 datasets; ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``) shrinks the run to
+a smoke test.
 """
 
 # %%
 # Settings and data
 # -----------------
-import argparse
-import os
 import warnings
 
 import matplotlib.pyplot as plt
@@ -34,12 +33,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from skae import AutoencoderTransformer, EncoderClassifier
-from skae.datasets import load_train_test
+from skae.datasets import load_train_test, parse_example_args
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist", "mnist"])
-args, _ = parser.parse_known_args()
-quick = os.environ.get("SKAE_EXAMPLES_QUICK") == "1"
+args = parse_example_args()  # --dataset digits|fashion-mnist|mnist, --quick
+quick = args.quick
 digits = args.dataset == "digits"
 
 n_train, n_test = (None, None) if digits else (20_000, 2_000)

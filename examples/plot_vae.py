@@ -16,27 +16,28 @@ VAE a generator as well as a transformer:
   cross-fades them.
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
-28x28 datasets; ``SKAE_EXAMPLES_QUICK=1`` shrinks the run to a smoke test.
+28x28 datasets; ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``) shrinks the run to
+a smoke test.
 """
 
 # %%
 # Settings and data
 # -----------------
-import argparse
-import os
-
 import matplotlib.pyplot as plt
 import numpy as np
 
 from skae import VAETransformer
-from skae.datasets import load_train_test
-from skae.plotting import (plot_history, plot_latent_grid, plot_latent_space,
-                           plot_reconstructions, plot_samples)
+from skae.datasets import load_train_test, parse_example_args
+from skae.plotting import (
+    plot_history,
+    plot_latent_grid,
+    plot_latent_space,
+    plot_reconstructions,
+    plot_samples,
+)
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist", "mnist"])
-args, _ = parser.parse_known_args()
-quick = os.environ.get("SKAE_EXAMPLES_QUICK") == "1"
+args = parse_example_args()  # --dataset digits|fashion-mnist|mnist, --quick
+quick = args.quick
 digits = args.dataset == "digits"
 
 n_train, n_test = (None, None) if digits else (20_000, 2_000)

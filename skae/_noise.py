@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._base import as_chw
+from ._utils import as_chw
 
 KINDS = ("gaussian", "uniform", "salt_and_pepper", "occlusion", "flip", "mask")
 #: kinds whose ``level`` is a fraction (of the values; of the image area for occlusion)

@@ -3,6 +3,12 @@
 Run ``skae --help`` or ``skae <command> --help``. Progress goes to stderr,
 results (the comparison table, the MSE) to stdout; errors print one line on
 stderr and exit with status 1 (2 for bad command-line arguments).
+
+Each command is a few calls to the library: :func:`skae.datasets.load_train_test`,
+the estimators, :mod:`skae.evaluation`, :mod:`skae.plotting`, :func:`skae.save`
+/ :func:`skae.load` and :func:`skae.datasets.read_mat_images` /
+:func:`skae.datasets.write_mat_images`; this module parses arguments, checks
+them before any work and turns errors into one-line messages.
 """
 
 import argparse
@@ -12,8 +18,28 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
-from .datasets import DATASET_NAMES as DATASETS, MIN_SUBSET_SIZE
+from . import (
+    AutoencoderTransformer,
+    DenoisingAE,
+    NoiseInjector,
+    VAETransformer,
+    __version__,
+    load,
+    save,
+)
+from ._utils import format_table, image_shape_of
+from .datasets import (
+    DATASET_NAMES,
+    MIN_SUBSET_SIZE,
+    load_train_test,
+    read_mat_images,
+    write_mat_images,
+)
+from .evaluation import mse, probe_accuracy, reconstruct, reconstruction_error, robustness_report
 
 __all__ = ["main"]
 
@@ -25,6 +51,21 @@ DATASET_DEFAULTS = {
 }
 NOISE_LEVEL = 0.2  # gaussian noise of the demo's noisy-input column (clipped to [0, 1])
 
+# The demo's models, in table order, and ``skae fit --model``'s: name -> (class,
+# fixed parameters). Adding a model is one line.
+DEMO_MODELS = {
+    "PCA": (PCA, {}),
+    "AE": (AutoencoderTransformer, {}),
+    "DAE": (DenoisingAE, {"noise": "gaussian", "noise_level": NOISE_LEVEL}),
+    "VAE": (VAETransformer, {}),
+}
+FIT_MODELS = {
+    "ae": (AutoencoderTransformer, {"architecture": "dense"}),
+    "conv-ae": (AutoencoderTransformer, {"architecture": "conv"}),
+    "dae": (DenoisingAE, {}),
+    "vae": (VAETransformer, {}),
+}
+
 
 class CLIError(Exception):
     """An error reported as one line on stderr (no traceback)."""
@@ -34,50 +75,36 @@ def _progress(message):
     print(message, file=sys.stderr, flush=True)
 
 
-# ----------------------------------------------------------------- data
-def _load_data(name, *, root, n_train, n_test, random_state):
-    """:func:`skae.datasets.load_train_test`, with its size check named after the flags."""
-    from .datasets import load_train_test
+def _make_model(spec, k, image_shape, settings):
+    cls, fixed = spec
+    if cls is PCA:
+        return PCA(n_components=k, random_state=settings["random_state"])
+    return cls(n_components=k, image_shape=image_shape, **fixed, **settings)
 
+
+def _load_data(name, *, root, n_train, n_test, random_state):
+    """:func:`skae.datasets.load_train_test`, with its errors named after the flags."""
     for flag, n in (("--n-train", n_train), ("--n-test", n_test)):
         if n is not None and n < MIN_SUBSET_SIZE:
             raise CLIError(f"{flag} must be at least {MIN_SUBSET_SIZE}; got {n}.")
-    return load_train_test(name, n_train=n_train, n_test=n_test, root=root,
-                           random_state=random_state)
+    try:
+        return load_train_test(name, n_train=n_train, n_test=n_test, root=root,
+                               random_state=random_state)
+    except ValueError as exc:  # e.g. a corrupt IDX file
+        raise CLIError(str(exc)) from None
 
 
-# ----------------------------------------------------------------- models
-def _neural(cls_name, **fixed):
-    def make(k, image_shape, settings):
-        import skae
-
-        return getattr(skae, cls_name)(n_components=k, image_shape=image_shape,
-                                       **fixed, **settings)
-    return make
-
-
-def _pca(k, image_shape, settings):
-    from sklearn.decomposition import PCA
-
-    return PCA(n_components=k, random_state=settings.get("random_state"))
-
-
-# The demo's models, in table order: name -> factory(k, image_shape, settings).
-# Adding a model is one line.
-DEMO_MODELS = {
-    "PCA": _pca,
-    "AE": _neural("AutoencoderTransformer"),
-    "DAE": _neural("DenoisingAE", noise="gaussian", noise_level=NOISE_LEVEL),
-    "VAE": _neural("VAETransformer"),
-}
-
-# ``skae fit --model``: name -> factory
-FIT_MODELS = {
-    "ae": _neural("AutoencoderTransformer", architecture="dense"),
-    "conv-ae": _neural("AutoencoderTransformer", architecture="conv"),
-    "dae": _neural("DenoisingAE"),
-    "vae": _neural("VAETransformer"),
-}
+def _check_output(path, flag, *, folder=False):
+    """Refuse an output path that cannot be written, before any work is done."""
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise CLIError(f"{flag} {path} exists and is not a folder.")
+    if not folder and path.is_dir():
+        raise CLIError(f"{flag} {path} is a folder; give a file name.")
+    parent = next(p for p in path.absolute().parents if p.exists())
+    if not parent.is_dir():
+        raise CLIError(f"{flag} {path}: {parent} is not a folder.")
+    return path
 
 
 def _parse_set(items):
@@ -95,33 +122,16 @@ def _parse_set(items):
     return params
 
 
-def _probe_accuracy(Z_train, y_train, Z_test, y_test):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    return float(probe.fit(Z_train, y_train).score(Z_test, y_test))
-
-
-def format_table(rows, columns):
-    """Plain-text table: first column left-aligned, the others right-aligned."""
-    cells = [[str(r[c]) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-
-    def line(values):
-        return "  ".join(v.ljust(w) if i == 0 else v.rjust(w)
-                         for i, (v, w) in enumerate(zip(values, widths)))
-
-    return "\n".join([line(columns), line(["-" * w for w in widths])]
-                     + [line(r) for r in cells])
-
-
 # ----------------------------------------------------------------- demo
-def cmd_demo(args):
-    from .evaluation import mse, reconstruction_error
-    from ._noise import NoiseInjector
+def _warm_up_torch(X):
+    """A throw-away fit: torch imports some modules (torch._dynamo, ~3 s) at
+    the first optimizer step of a process, which would count in the first
+    model's fit time."""
+    AutoencoderTransformer(n_components=1, hidden_layer_sizes=(2,), max_epochs=1,
+                           early_stopping=False, random_state=0).fit(X[:16])
 
+
+def cmd_demo(args):
     defaults = DATASET_DEFAULTS[args.dataset]
     n_train = args.n_train if args.n_train is not None else defaults["n_train"]
     n_test = args.n_test if args.n_test is not None else defaults["n_test"]
@@ -138,6 +148,7 @@ def cmd_demo(args):
         raise CLIError(f"unknown model(s) {unknown} in --models; choose from "
                        f"{', '.join(DEMO_MODELS)}.")
     names = [lookup[m.lower()] for m in names]
+    out = _check_output(args.out, "--out", folder=True) if args.out else None
 
     X_train, y_train, X_test, y_test, image_shape = _load_data(
         args.dataset, root=args.data_dir, n_train=n_train, n_test=n_test,
@@ -150,39 +161,26 @@ def cmd_demo(args):
               f"test images of {'x'.join(map(str, image_shape))}, n_components={k}")
     X_noisy = NoiseInjector("gaussian", NOISE_LEVEL, clip=(0.0, 1.0),
                             random_state=args.random_state).fit_transform(X_test)
-
-    if any(name != "PCA" for name in names):
-        # torch imports some modules (torch._dynamo, ~3 s) at the first optimizer
-        # step of a process; a throw-away fit keeps that out of the fit times.
-        from . import AutoencoderTransformer
-
-        AutoencoderTransformer(n_components=1, hidden_layer_sizes=(2,), max_epochs=1,
-                               early_stopping=False, random_state=0).fit(X_train[:16])
+    if set(names) != {"PCA"}:
+        _warm_up_torch(X_train)
     models, rows = {}, []
     for name in names:
-        params = {"random_state": args.random_state} if name == "PCA" else settings
-        est = DEMO_MODELS[name](k, image_shape, params)
+        est = _make_model(DEMO_MODELS[name], k, image_shape, settings)
         _progress(f"  fitting {name} ({type(est).__name__}) ...")
         start = time.perf_counter()
         est.fit(X_train)
         seconds = time.perf_counter() - start
         models[name] = est
-        accuracy = _probe_accuracy(est.transform(X_train), y_train,
-                                   est.transform(X_test), y_test)
-        row = {
-            "model": name,
-            "recon MSE": f"{reconstruction_error(est, X_test):.4f}",
-            "probe acc": f"{accuracy:.3f}",
-            "noisy MSE": f"{reconstruction_error(est, X_noisy, X_test):.4f}",
-            "epochs": str(getattr(est, "n_iter_", "-")),
-            "fit time (s)": f"{seconds:.1f}",
-        }
-        rows.append(row)
-        _progress(f"  {name}: {seconds:.1f} s, recon MSE {row['recon MSE']}, "
-                  f"probe acc {row['probe acc']}, noisy MSE {row['noisy MSE']}")
+        accuracy = probe_accuracy(est.transform(X_train), y_train,
+                                  est.transform(X_test), y_test)
+        rows.append([name, f"{reconstruction_error(est, X_test):.4f}", f"{accuracy:.3f}",
+                     f"{reconstruction_error(est, X_noisy, X_test):.4f}",
+                     str(getattr(est, "n_iter_", "-")), f"{seconds:.1f}"])
+        _progress(f"  {name}: {seconds:.1f} s, recon MSE {rows[-1][1]}, probe acc "
+                  f"{rows[-1][2]}, noisy MSE {rows[-1][3]}")
 
-    columns = ["model", "recon MSE", "probe acc", "noisy MSE", "epochs", "fit time (s)"]
-    table = format_table(rows, columns)
+    table = format_table(["model", "recon MSE", "probe acc", "noisy MSE", "epochs",
+                          "fit time (s)"], rows)
     notes = (f"n_components={k} for every model; MSE on {len(X_test)} held-out test "
              f"images (pixels in [0, 1]); probe acc = LogisticRegression on the "
              f"standardized codes; noisy MSE = reconstruction of test images with "
@@ -190,8 +188,7 @@ def cmd_demo(args):
              f"(the noisy input itself: {mse(X_noisy, X_test):.4f}).")
     print(table)
     print(notes)
-    if args.out:
-        out = Path(args.out)
+    if out is not None:
         written = write_demo_figures(out, models, X_test, y_test, X_noisy, image_shape,
                                      args.random_state)
         (out / "results.txt").write_text(table + "\n\n" + notes + "\n")
@@ -207,76 +204,71 @@ def write_demo_figures(out, models, X_test, y_test, X_noisy, image_shape, random
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .evaluation import reconstruct, robustness_report
-    from .plotting import (plot_history, plot_latent_grid, plot_latent_space,
-                           plot_reconstructions, plot_robustness, plot_samples)
+    from .plotting import (
+        plot_history,
+        plot_latent_grid,
+        plot_latent_space,
+        plot_reconstructions,
+        plot_robustness,
+        plot_samples,
+    )
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
 
-    def save(fig, name):
+    def save_figure(fig, name):
         fig.savefig(out / name, dpi=100, bbox_inches="tight")
         plt.close(fig)
         written.append(name)
 
     n = 10
-    rows = {"original": X_test[:n]}
-    rows.update({name: reconstruct(est, X_test[:n]) for name, est in models.items()})
-    save(plot_reconstructions(rows, n_images=n, image_shape=image_shape,
-                              title="reconstructions of test images"), "reconstructions.png")
-    rows = {"original": X_test[:n], "noisy": X_noisy[:n]}
-    rows.update({name: reconstruct(est, X_noisy[:n]) for name, est in models.items()})
-    save(plot_reconstructions(rows, n_images=n, image_shape=image_shape,
-                              title=f"denoising (gaussian noise {NOISE_LEVEL})"),
-         "denoising.png")
+    for inputs, name, title in [
+            ({"original": X_test[:n]}, "reconstructions.png",
+             "reconstructions of test images"),
+            ({"original": X_test[:n], "noisy": X_noisy[:n]}, "denoising.png",
+             f"denoising (gaussian noise {NOISE_LEVEL})")]:
+        source = list(inputs.values())[-1]
+        rows = {**inputs, **{m: reconstruct(est, source) for m, est in models.items()}}
+        save_figure(plot_reconstructions(rows, n_images=n, image_shape=image_shape,
+                                         title=title), name)
     fig, axes = plt.subplots(1, len(models), figsize=(4.6 * len(models), 4.2),
                              squeeze=False)
     for ax, (name, est) in zip(axes[0], models.items()):
         plot_latent_space(est.transform(X_test), y=y_test, ax=ax, title=name,
                           random_state=random_state)
-    save(fig, "latent_space.png")
+    save_figure(fig, "latent_space.png")
     neural = {name: est for name, est in models.items() if hasattr(est, "history_")}
     if neural:
-        save(plot_history(neural, title="training history"), "history.png")
+        save_figure(plot_history(neural, title="training history"), "history.png")
     for name, est in models.items():
         if hasattr(est, "sample"):
-            save(plot_samples(est, 64, image_shape=image_shape,
-                              random_state=random_state), f"samples_{name}.png")
+            save_figure(plot_samples(est, 64, image_shape=image_shape,
+                                     random_state=random_state), f"samples_{name}.png")
             if est.n_components >= 2:  # the two most used latent dimensions
                 dims = np.argsort(np.var(est.transform(X_test), axis=0))[::-1][:2]
-                save(plot_latent_grid(est, 15, dims=sorted(dims.tolist()),
-                                      image_shape=image_shape),
-                     f"latent_grid_{name}.png")
+                save_figure(plot_latent_grid(est, 15, dims=sorted(dims.tolist()),
+                                             image_shape=image_shape),
+                            f"latent_grid_{name}.png")
     noises = [("gaussian", 0.1), ("gaussian", 0.2), ("gaussian", 0.3), ("gaussian", 0.5),
               ("salt_and_pepper", 0.05), ("salt_and_pepper", 0.1),
               ("salt_and_pepper", 0.2), ("mask", 0.1), ("mask", 0.3), ("mask", 0.5)]
     report = robustness_report(models, X_test, noises=noises, random_state=random_state)
-    # long format: one colour per model (and the noisy input), one line style per kind
-    clean, noisy_rows = report.rows[0], report.rows[1:]
-    kinds = list(dict.fromkeys(r["kind"] for r in noisy_rows))
-    sources = ["noisy"] + list(models)
-    records = [{"model": "noisy input" if src == "noisy" else src, "kind": row["kind"],
-                "level": row["level"], "MSE vs clean X": row[f"mse_{src}"]}
-               for src in sources
-               for row in [dict(clean, kind=k) for k in kinds] + noisy_rows]
-    save(plot_robustness(records, by="model", clean=None,
-                         title="reconstruction error of noisy test images"),
-         "robustness.png")
+    # one colour per model (and the noisy input), one line style per kind
+    save_figure(plot_robustness(report, by="input", style="kind",
+                                title="reconstruction error of noisy test images"),
+                "robustness.png")
     return written
 
 
 # ----------------------------------------------------------------- fit
 def cmd_fit(args):
-    from . import save
-    from .evaluation import reconstruction_error
-
+    output = _check_output(args.output, "-o/--output")
     defaults = DATASET_DEFAULTS[args.dataset]
     X_train, _, X_test, _, image_shape = _load_data(
         args.dataset, root=args.data_dir, n_train=args.n_train,
         n_test=defaults["n_test"], random_state=args.random_state)
-    est = FIT_MODELS[args.model](args.n_components, image_shape,
-                                 {"random_state": args.random_state,
-                                  "verbose": int(args.verbose > 0)})
+    est = _make_model(FIT_MODELS[args.model], args.n_components, image_shape,
+                      {"random_state": args.random_state, "verbose": int(args.verbose > 0)})
     params = _parse_set(args.set)
     if args.max_epochs is not None:
         params["max_epochs"] = args.max_epochs
@@ -292,141 +284,69 @@ def cmd_fit(args):
     except (ValueError, TypeError) as exc:  # bad --set values, checked by sklearn
         raise CLIError(str(exc)) from None
     seconds = time.perf_counter() - start
-    path = Path(args.output)
-    if path.parent != Path(""):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    save(est, path)
+    output.absolute().parent.mkdir(parents=True, exist_ok=True)
+    save(est, output)
     print(f"{type(est).__name__}: {est.n_iter_} epochs in {seconds:.1f} s; "
           f"test reconstruction MSE {reconstruction_error(est, X_test):.4f} "
-          f"({len(X_test)} test images); saved to {path}")
+          f"({len(X_test)} test images); saved to {output}")
     return 0
 
 
 # ----------------------------------------------------------------- reconstruct
-def _model_image_shape(model):
-    """``(H, W)`` or ``(C, H, W)`` of the model's images, or None."""
-    shape = getattr(model, "image_shape_", None)
-    n = int(model.n_features_in_)
-    if shape is None:
-        side = int(round(np.sqrt(n)))
-        return (side, side) if side * side == n else None
-    shape = tuple(int(s) for s in shape)
-    return shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
-
-
-def to_rows(array, n_features, image_shape):
-    """Flatten a stack of images to (N, n_features); return rows and a layout
-    function that puts rows back into the input's layout.
-
-    Accepted layouts: ``N x F``, ``F x N``, ``N x *image_shape``,
-    ``*image_shape x N`` and a single image ``image_shape`` (MATLAB drops a
-    trailing singleton dimension). ``N x ...`` wins when ambiguous.
-    """
-    a = np.asarray(array)
-    shape = tuple(a.shape)
-    img = tuple(image_shape) if image_shape is not None else None
-    if a.ndim == 2 and shape[1] == n_features:
-        return a.reshape(shape[0], n_features), lambda r: r.reshape(shape)
-    if img is not None and shape == img:
-        return a.reshape(1, n_features), lambda r: r.reshape(shape)
-    if a.ndim == 2 and shape[0] == n_features:
-        return a.T.reshape(shape[1], n_features), lambda r: r.T.reshape(shape)
-    if img is not None and a.ndim == len(img) + 1:
-        if shape[1:] == img:
-            return a.reshape(shape[0], n_features), lambda r: r.reshape(shape)
-        if shape[:-1] == img:
-            moved = np.moveaxis(a, -1, 0)
-            return (moved.reshape(shape[-1], n_features),
-                    lambda r: np.moveaxis(r.reshape((shape[-1],) + img), 0, -1))
-    if a.ndim == 1 and shape[0] == n_features:
-        return a.reshape(1, n_features), lambda r: r.reshape(shape)
-    expected = [f"N x {n_features}", f"{n_features} x N"]
-    if img is not None:
-        dims = " x ".join(map(str, img))
-        expected += [f"N x {dims}", f"{dims} x N", dims]
-    raise CLIError(f"images of shape {' x '.join(map(str, shape))} do not fit the "
-                   f"model, which takes {n_features} values per image; expected "
-                   f"{', '.join(expected)}.")
+def _load_model(path):
+    """A fitted model that reconstructs, from a file written by skae.save."""
+    if not path.is_file():
+        raise CLIError(f"model file {path} not found.")
+    try:
+        model = load(path)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not a model file"
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise CLIError(f"cannot load model {path} (expected a file written by "
+                       f"skae.save or `skae fit`): {reason}") from None
+    name = type(model).__name__
+    if not (hasattr(model, "reconstruct") or hasattr(model, "inverse_transform")):
+        raise CLIError(f"the {name} in {path} does not reconstruct images; expected "
+                       f"an autoencoder (e.g. from `skae fit`).")
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise CLIError(f"the {name} in {path} is not fitted; train it first (e.g. "
+                       f"with `skae fit`).") from None
+    return model
 
 
 def cmd_reconstruct(args):
-    from scipy.io import loadmat, savemat
-
-    from . import load
-    from .evaluation import mse, reconstruct
-
-    model_path, input_path = Path(args.model), Path(args.input)
-    if not model_path.is_file():
-        raise CLIError(f"model file {model_path} not found.")
+    output = _check_output(args.output, "-o/--output")
+    input_path = Path(args.input)
     if not input_path.is_file():
         raise CLIError(f"input file {input_path} not found.")
-    try:
-        model = load(model_path)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not a model file"
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise CLIError(f"cannot load model {model_path} (expected a file written by "
-                       f"skae.save or `skae fit`): {reason}") from None
-    try:
-        contents = loadmat(input_path)
-    except NotImplementedError as exc:  # MATLAB v7.3 = HDF5
-        raise CLIError(f"cannot read {input_path}: {exc} (save it from MATLAB with "
-                       f"save(..., '-v7')).") from None
-    except Exception as exc:  # noqa: BLE001 - scipy raises many types on bad files
-        raise CLIError(f"cannot read {input_path} as a MATLAB .mat file: "
-                       f"{exc or type(exc).__name__}") from None
-    keys = [k for k in contents if not k.startswith("__")]
-    key = args.key
-    if key is None:
-        if "input_images" in keys:
-            key = "input_images"
-        elif len(keys) == 1:
-            key = keys[0]
-        else:
-            raise CLIError(f"{input_path} holds several variables "
-                           f"({', '.join(keys) or 'none'}); choose one with --key.")
-    if key not in contents or key.startswith("__"):
-        raise CLIError(f"no variable {key!r} in {input_path}; available: "
-                       f"{', '.join(keys) or '(none)'}.")
-    array = contents[key]
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf" \
-            or array.size == 0:
-        raise CLIError(f"variable {key!r} is not a non-empty numeric array "
-                       f"(got {getattr(array, 'dtype', type(array))}).")
+    model = _load_model(Path(args.model))
     n_features = int(model.n_features_in_)
-    rows, restore = to_rows(array, n_features, _model_image_shape(model))
-
-    dtype = array.dtype
-    scale = args.scale if args.scale != "auto" else \
-        ("255" if dtype.kind in "iu" else "1")
-    X = rows.astype(np.float32)
-    if scale == "255":
-        X /= 255.0
+    scale = "auto" if args.scale == "auto" else int(args.scale)
+    try:
+        X, layout = read_mat_images(
+            input_path, n_features, key=args.key, scale=scale,
+            image_shape=image_shape_of(n_features, getattr(model, "image_shape_", None)))
+    except ValueError as exc:
+        raise CLIError(str(exc).replace("key=NAME", "--key NAME")) from None
+    key, scale = layout.key, f"{layout.scale:g}"
     if getattr(model, "loss_", None) == "bce" and (X.min() < 0 or X.max() > 1):
         raise CLIError(f"the model was trained on values in [0, 1] but {key!r} holds "
                        f"values in [{X.min():.4g}, {X.max():.4g}] after scaling "
                        f"(--scale {scale}); for 0-255 data pass --scale 255.")
-    _progress(f"reconstructing {len(X)} images from {input_path}:{key} "
-              f"({'x'.join(map(str, array.shape))} {dtype}) with "
-              f"{type(model).__name__} ...")
+    shape = "x".join(map(str, layout.shape))
+    _progress(f"reconstructing {len(X)} images from {input_path}:{key} ({shape} "
+              f"{layout.dtype}) with {type(model).__name__} ...")
     rec = np.asarray(reconstruct(model, X), dtype=np.float64)
     error = mse(rec, X)
-    if dtype.kind in "iub":
-        if scale == "255":
-            rec = rec * 255.0
-        info = np.iinfo(dtype) if dtype.kind in "iu" else None
-        low, high = (info.min, info.max) if info else (0, 1)
-        out = np.clip(np.rint(rec), low, high).astype(dtype)
-    else:
-        out = (rec * 255.0 if scale == "255" else rec).astype(dtype)
-    out = restore(out)
-    output = Path(args.output)
     try:
-        savemat(output, {key: out}, do_compression=True)
+        output.absolute().parent.mkdir(parents=True, exist_ok=True)
+        write_mat_images(output, rec, layout)
     except OSError as exc:
         raise CLIError(f"cannot write {output}: {exc}") from None
     unit = "pixel values scaled to [0, 1]" if scale == "255" else "the input's units"
     print(f"reconstructed {len(X)} images; MSE {error:.6f} ({unit}); wrote "
-          f"{output} (variable {key!r}, shape {'x'.join(map(str, out.shape))}, {dtype})")
+          f"{output} (variable {key!r}, shape {shape}, {layout.dtype})")
     return 0
 
 
@@ -435,14 +355,15 @@ def _positive_int(text):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
 
 
 def _add_data_args(p, n_train_help):
-    p.add_argument("--dataset", choices=DATASETS, default="digits",
+    p.add_argument("--dataset", choices=DATASET_NAMES, default="digits",
                    help="digits: sklearn's bundled 8x8 digits (no download); "
                         "fashion-mnist / mnist: 28x28 images from local IDX files "
                         "(see --data-dir) (default: %(default)s)")
@@ -463,8 +384,6 @@ def _add_data_args(p, n_train_help):
 
 
 def build_parser():
-    from . import __version__
-
     parser = argparse.ArgumentParser(
         prog="skae",
         description="Autoencoders as scikit-learn estimators: compare them with PCA "

@@ -1,7 +1,8 @@
-"""Evaluation helpers: reconstruction errors and robustness to noise.
+"""Evaluation helpers: reconstruction errors, linear probes and robustness to noise.
 
 :func:`reconstruction_error` measures how well an autoencoder reconstructs
-(or denoises) data; :func:`robustness_report` corrupts X with several kinds
+(or denoises) data; :func:`probe_accuracy` how much class information its
+codes keep; :func:`robustness_report` corrupts X with several kinds
 and levels of noise (:class:`~skae.NoiseInjector`) and tabulates, for each,
 the error of the noisy input and of the estimator's reconstruction against
 the clean X, and optionally a classifier's accuracy on clean, noisy and
@@ -12,31 +13,17 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import as_chw
 from ._noise import KINDS, NoiseInjector, occlusion_side
+from ._utils import as_chw, format_table, reconstruct
 
-__all__ = ["reconstruction_error", "robustness_report", "RobustnessReport",
-           "DEFAULT_NOISES"]
+__all__ = ["reconstruction_error", "probe_accuracy", "robustness_report",
+           "RobustnessReport", "DEFAULT_NOISES"]
 
 #: noises used by :func:`robustness_report` when none are given
 DEFAULT_NOISES = (
     ("gaussian", 0.1), ("gaussian", 0.2), ("gaussian", 0.3), ("gaussian", 0.5),
     ("uniform", 0.3), ("salt_and_pepper", 0.1), ("flip", 0.1), ("mask", 0.3),
 )
-
-
-def reconstruct(estimator, X):
-    """The estimator's reconstruction (denoised version) of X.
-
-    Uses ``denoise``, else ``reconstruct``, else
-    ``inverse_transform(transform(X))``, so any sklearn transformer with an
-    inverse (e.g. PCA) works too.
-    """
-    for name in ("denoise", "reconstruct"):
-        method = getattr(estimator, name, None)
-        if method is not None:
-            return method(X)
-    return estimator.inverse_transform(estimator.transform(X))
 
 
 def reconstruction_error(estimator, X, X_clean=None, *, per_sample=False):
@@ -85,6 +72,50 @@ def mse(a, b, per_sample=False):
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     errors = np.mean(diff * diff, axis=1)
     return errors if per_sample else float(np.mean(errors))
+
+
+def probe_accuracy(Z_train, y_train, Z_test, y_test, *, max_iter=2000):
+    """Test accuracy of a linear probe: how much class information codes keep.
+
+    A :class:`~sklearn.linear_model.LogisticRegression` on standardized codes
+    is fitted on ``(Z_train, y_train)`` and scored on ``(Z_test, y_test)``.
+    The codes come from an unsupervised model (``transform``), so the labels
+    are used only here, to measure the codes.
+
+    Parameters
+    ----------
+    Z_train : array-like of shape (n_train, n_components)
+        Codes of the training samples.
+    y_train : array-like of shape (n_train,)
+        Their labels.
+    Z_test : array-like of shape (n_test, n_components)
+        Codes of held-out samples.
+    y_test : array-like of shape (n_test,)
+        Their labels.
+    max_iter : int, default=2000
+        Iteration limit of the logistic regression's solver.
+
+    Returns
+    -------
+    accuracy : float
+        Fraction of the test samples classified correctly.
+
+    Examples
+    --------
+    The pixels themselves make the baseline that codes are compared with:
+
+    >>> from skae.datasets import load_train_test
+    >>> from skae.evaluation import probe_accuracy
+    >>> X_train, y_train, X_test, y_test, _ = load_train_test("digits")
+    >>> bool(probe_accuracy(X_train, y_train, X_test, y_test) > 0.9)
+    True
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+    return float(probe.fit(Z_train, y_train).score(Z_test, y_test))
 
 
 def _noise_label(noise, n_features):
@@ -142,7 +173,11 @@ class RobustnessReport:
         The estimators' names (``["denoised"]`` for a single estimator).
     accuracy_clean : float or None
         The classifier's accuracy on the clean X (None without classifier).
+    metric_labels : dict
+        Axis labels of the metric columns of :meth:`records`.
     """
+
+    metric_labels = {"mse": "MSE vs clean X", "acc": "accuracy"}
 
     def __init__(self, rows, columns, names):
         self.rows = rows
@@ -173,20 +208,42 @@ class RobustnessReport:
         return cells
 
     def __str__(self):
-        cells = self._cells()
-        widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(self.columns)]
-        left = [c in ("noise", "kind") for c in self.columns]
-
-        def line(values):
-            return "  ".join(v.ljust(w) if lft else v.rjust(w)
-                             for v, w, lft in zip(values, widths, left)).rstrip()
-
-        lines = [line(self.columns), "  ".join("-" * w for w in widths)]
-        lines += [line(r) for r in cells]
-        return "\n".join(lines)
+        return format_table(self.columns, self._cells(), n_left=2)  # noise, kind
 
     def __repr__(self):
         return f"RobustnessReport({len(self.rows)} rows)\n{self}"
+
+    def records(self):
+        """The report in long form, ready to plot: one record per noise and input.
+
+        Each record has ``noise``, ``kind``, ``level``, ``input`` (``"noisy"``
+        for the noisy input itself, else an estimator's name), ``mse`` (that
+        input, or the estimator's reconstruction of it, against the clean X)
+        and, with a classifier, ``acc``. The clean row stands at the start of
+        every kind, as its level 0, so that each kind's curve starts from the
+        clean data.
+
+        Returns
+        -------
+        records : list of dict
+
+        Examples
+        --------
+        >>> from sklearn.decomposition import PCA
+        >>> from skae.datasets import load_digits
+        >>> from skae.evaluation import robustness_report
+        >>> X = load_digits().data
+        >>> report = robustness_report(PCA(8).fit(X), X, noises=[("mask", 0.3)])
+        >>> [(r["kind"], r["level"], r["input"]) for r in report.records()[1:3]]
+        [('mask', 0.0, 'denoised'), ('mask', 0.3, 'noisy')]
+        """
+        clean, noisy = self.rows[0], self.rows[1:]
+        kinds = dict.fromkeys(row["kind"] for row in noisy)
+        metrics = [m for m in self.metric_labels if f"{m}_noisy" in self.columns]
+        return [{"noise": row["noise"], "kind": row["kind"], "level": row["level"],
+                 "input": name, **{m: row[f"{m}_{name}"] for m in metrics}}
+                for row in [dict(clean, kind=kind) for kind in kinds] + noisy
+                for name in ["noisy", *self.names]]
 
     def to_markdown(self, fmt=".4f"):
         """The table as GitHub markdown."""
@@ -205,16 +262,17 @@ class RobustnessReport:
         return pd.DataFrame(self.rows, columns=self.columns)
 
     def plot(self, metrics=None, **kwargs):
-        """Errors (and accuracies) against the noise level, one line per kind.
+        """Errors (and accuracies) against the noise level, one colour per kind.
 
-        Thin wrapper of :func:`skae.plotting.plot_robustness` (matplotlib is
-        imported only here).
+        Thin wrapper of :func:`skae.plotting.plot_robustness`, which draws
+        :meth:`records` (matplotlib is imported only here).
 
         Parameters
         ----------
-        metrics : str or list, default=None
-            Columns to draw; None draws the ``mse_*`` columns in one panel
-            and the ``acc_*`` columns in another.
+        metrics : str or list of str, default=None
+            ``"mse"`` and/or ``"acc"``, one panel each; None draws both (the
+            accuracy only with a classifier). The noisy input and each
+            estimator get a line style.
         **kwargs
             Passed to :func:`~skae.plotting.plot_robustness` (``ax``,
             ``title``...).

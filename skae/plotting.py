@@ -15,6 +15,8 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from ._utils import image_shape_of, reconstruct
+
 __all__ = ["plot_reconstructions", "plot_latent_space", "plot_samples",
            "plot_latent_grid", "plot_history", "plot_robustness"]
 
@@ -25,19 +27,15 @@ def _image_shape(image_shape, n_features, estimator=None):
     if image_shape is None and estimator is not None:
         image_shape = getattr(estimator, "image_shape_", None) \
             or getattr(estimator, "image_shape", None)
-    if image_shape is None:
-        side = int(round(np.sqrt(n_features)))
-        if side * side != n_features:
-            raise ValueError(f"cannot guess the image shape of {n_features} features "
-                             f"(not a perfect square); pass image_shape=(H, W) or "
-                             f"(C, H, W).")
-        return (side, side)
-    shape = tuple(int(s) for s in image_shape)
-    if int(np.prod(shape)) != n_features or len(shape) not in (2, 3):
+    try:
+        shape = image_shape_of(n_features, image_shape)
+    except ValueError:
         raise ValueError(f"image_shape={image_shape!r} does not match {n_features} "
-                         f"features per row.")
-    if len(shape) == 3 and shape[0] == 1:
-        shape = shape[1:]
+                         f"features per row.") from None
+    if shape is None:
+        raise ValueError(f"cannot guess the image shape of {n_features} features "
+                         f"(not a perfect square); pass image_shape=(H, W) or "
+                         f"(C, H, W).")
     if len(shape) == 3 and shape[0] not in (3, 4):
         raise ValueError(f"only 1, 3 or 4 channels can be shown; got image_shape="
                          f"{image_shape!r}.")
@@ -85,19 +83,6 @@ def _mosaic(images, n_rows, n_cols, pad=1):
     return out
 
 
-def _reconstruct(estimator, X):
-    if hasattr(estimator, "reconstruct"):
-        return estimator.reconstruct(X)
-    return estimator.inverse_transform(estimator.transform(X))
-
-
-def _n_features_in(estimator):
-    n = getattr(estimator, "n_features_in_", None)
-    if n is None:
-        raise ValueError(f"{type(estimator).__name__} is not fitted (no n_features_in_).")
-    return int(n)
-
-
 # ----------------------------------------------------------------- reconstructions
 def plot_reconstructions(estimator_or_rows, X=None, *, X_noisy=None, n_images=10,
                          image_shape=None, title=None):
@@ -106,7 +91,7 @@ def plot_reconstructions(estimator_or_rows, X=None, *, X_noisy=None, n_images=10
     Parameters
     ----------
     estimator_or_rows : fitted estimator or mapping of str to array-like
-        A fitted autoencoder (anything with ``reconstruct`` or
+        A fitted autoencoder (anything with ``denoise``, ``reconstruct`` or
         ``transform``/``inverse_transform``, e.g. PCA): the rows are ``X``,
         ``X_noisy`` when given, and the reconstruction of ``X_noisy`` (or of
         ``X``). Or a mapping ``{row label: (n, n_features) array}`` drawn in
@@ -123,7 +108,7 @@ def plot_reconstructions(estimator_or_rows, X=None, *, X_noisy=None, n_images=10
         ``(H, W)`` or ``(C, H, W)``; taken from the estimator's
         ``image_shape_`` or guessed as a square when None.
     title : str, default=None
-        Figure title.
+        Figure title, above the rows of images.
 
     Returns
     -------
@@ -131,14 +116,13 @@ def plot_reconstructions(estimator_or_rows, X=None, *, X_noisy=None, n_images=10
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from sklearn.decomposition import PCA
-    >>> from skae.datasets import load_digits
+    >>> from skae.datasets import load_train_test
     >>> from skae.plotting import plot_reconstructions
-    >>> X, _ = load_digits(return_X_y=True)
-    >>> fig = plot_reconstructions(PCA(8).fit(X), X, n_images=6)
-    >>> len(fig.axes)
+    >>> X_train, _, X_test, _, image_shape = load_train_test("digits")
+    >>> pca = PCA(n_components=8).fit(X_train)
+    >>> fig = plot_reconstructions(pca, X_test, n_images=6, image_shape=image_shape)
+    >>> len(fig.axes)  # 2 rows (test images, reconstructions) of 6
     12
     """
     estimator = None
@@ -160,7 +144,7 @@ def plot_reconstructions(estimator_or_rows, X=None, *, X_noisy=None, n_images=10
             rows["noisy"] = X_noisy
             source = X_noisy
         n = min(n_images, len(source))
-        rows["reconstructed"] = np.asarray(_reconstruct(estimator, source[:n]))
+        rows["reconstructed"] = np.asarray(reconstruct(estimator, source[:n]))
     if not isinstance(n_images, Integral) or n_images < 1:
         raise ValueError(f"n_images must be a positive integer; got {n_images!r}.")
     n_features = {v.reshape(len(v), -1).shape[1] for v in rows.values()}
@@ -202,6 +186,19 @@ def _project(Z, method, random_state):
     return tsne.fit_transform(Z), "t-SNE"
 
 
+def _legend_names(classes, target_names):
+    """The legend name of each of the sorted unique labels ``classes``."""
+    if target_names is None:
+        return [str(c) for c in classes]
+    names = [str(n) for n in target_names]
+    if classes.dtype.kind in "iu" and 0 <= classes[0] and classes[-1] < len(names):
+        return [names[c] for c in classes]  # indexed by label, as sklearn's target_names
+    if len(names) != len(classes):
+        raise ValueError(f"target_names has {len(names)} names for the {len(classes)} "
+                         f"labels {classes.tolist()}.")
+    return names
+
+
 def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
                       target_names=None, max_points=2000, random_state=0, ax=None,
                       title=None):
@@ -220,7 +217,11 @@ def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
         their first two principal components; ``"pca"`` always uses PCA;
         ``"tsne"`` uses :class:`~sklearn.manifold.TSNE` (slower).
     target_names : sequence of str, default=None
-        Legend names of the sorted unique labels.
+        Legend names. With integer labels from 0 to ``len(target_names) - 1``
+        (as in scikit-learn's datasets) label ``i`` is ``target_names[i]``;
+        otherwise the names go with the sorted unique labels of ``y``, in
+        order. A class that the subset of ``max_points`` leaves out keeps
+        its name and colour out of the others'.
     max_points : int or None, default=2000
         A random subset of this size is drawn (and projected) when there are
         more points; None draws all.
@@ -237,14 +238,11 @@ def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> from sklearn.decomposition import PCA
-    >>> from skae.datasets import load_digits
+    >>> import numpy as np
     >>> from skae.plotting import plot_latent_space
-    >>> X, y = load_digits(return_X_y=True)
-    >>> fig = plot_latent_space(PCA(8).fit(X), X, y)
-    >>> fig.axes[0].get_xlabel()
+    >>> Z = np.random.default_rng(0).normal(size=(90, 5))  # e.g. ae.transform(X)
+    >>> fig = plot_latent_space(Z, y=np.arange(90) % 3, target_names=["a", "b", "c"])
+    >>> fig.axes[0].get_xlabel()  # 5-D codes: their first two principal components
     'PC 1'
     """
     if method not in ("auto", "pca", "tsne"):
@@ -264,6 +262,8 @@ def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
         y = np.asarray(y)
         if len(y) != len(Z):
             raise ValueError(f"y has {len(y)} labels for {len(Z)} codes.")
+        classes = np.unique(y)  # before the subset, so that names and colours stay put
+        names = _legend_names(classes, target_names)
     if max_points is not None and len(Z) > max_points:
         keep = np.sort(np.random.default_rng(random_state).choice(len(Z), max_points,
                                                                   replace=False))
@@ -277,13 +277,12 @@ def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
     if y is None:
         ax.scatter(P[:, 0], P[:, 1], s=6, alpha=0.7)
     else:
-        classes = np.unique(y)
         cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
-        for k, label in enumerate(classes):
+        for k, (label, name) in enumerate(zip(classes, names)):
             mask = y == label
-            name = target_names[k] if target_names is not None else label
-            ax.scatter(P[mask, 0], P[mask, 1], s=6, alpha=0.7, color=cmap(k % cmap.N),
-                       label=str(name))
+            if mask.any():
+                ax.scatter(P[mask, 0], P[mask, 1], s=6, alpha=0.7,
+                           color=cmap(k % cmap.N), label=name)
         ax.legend(markerscale=3, fontsize=8, loc="best", title="label")
     ax.set_xlabel(f"{axis_name} 1")
     ax.set_ylabel(f"{axis_name} 2" if Z.shape[1] > 1 or axis_name != "code" else "")
@@ -310,7 +309,7 @@ def plot_samples(vae, n_samples=64, *, image_shape=None, random_state=0, title=N
     random_state : int, default=0
         Seeds the draws from the prior.
     title : str, default=None
-        Figure title.
+        Title; default ``"<n_samples> samples from the prior"``.
 
     Returns
     -------
@@ -353,13 +352,13 @@ def plot_latent_grid(vae, n=15, *, dims=(0, 1), extent=None, image_shape=None,
         ``(H, W)`` or ``(C, H, W)``; from ``vae.image_shape_`` or a square
         when None.
     title : str, default=None
-        Figure title.
+        Title; default ``"decoded latent grid"``.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
     """
-    n_components = int(getattr(vae, "n_components"))
+    n_components = int(vae.n_components)
     if not isinstance(n, Integral) or n < 2:
         raise ValueError(f"n must be an integer >= 2; got {n!r}.")
     dims = tuple(int(d) for d in dims)
@@ -492,17 +491,17 @@ def plot_history(estimator, *, log=False, ax=None, title=None):
 
 # ----------------------------------------------------------------- robustness
 def _records(report):
-    if hasattr(report, "rows") and not callable(report.rows):  # RobustnessReport
-        return [dict(r) for r in report.rows]
+    """Records (list of dict) and metric axis labels from any accepted form."""
+    if callable(getattr(report, "records", None)):  # RobustnessReport
+        return report.records(), dict(getattr(report, "metric_labels", {}))
     if hasattr(report, "to_dict") and hasattr(report, "columns"):  # pandas DataFrame
         if any(name is not None for name in report.index.names):
             report = report.reset_index()  # e.g. indexed by (kind, level)
-        return report.to_dict("records")
-    if isinstance(report, Mapping):
-        keys = list(report)
-        n = len(report[keys[0]]) if keys else 0
-        return [{k: report[k][i] for k in keys} for i in range(n)]
-    return [dict(r) for r in report]
+        return report.to_dict("records"), {}
+    if isinstance(report, Mapping):  # dict of columns
+        n = len(next(iter(report.values()), ()))
+        return [{k: v[i] for k, v in report.items()} for i in range(n)], {}
+    return [dict(r) for r in report], {}
 
 
 def _is_number(value):
@@ -510,63 +509,43 @@ def _is_number(value):
         and not isinstance(value, bool)
 
 
-def _panels(metrics, numeric):
-    """Metric columns grouped into panels: ``mse_a, mse_b, acc_a`` -> 2 panels."""
-    if metrics is None:
-        families = {}
-        for col in numeric:
-            prefix = col.split("_", 1)[0] if "_" in col else col
-            families.setdefault(prefix, []).append(col)
-        return [(prefix if len(cols) > 1 else cols[0], cols)
-                for prefix, cols in families.items()]
-    if isinstance(metrics, str):
-        metrics = [metrics]
-    panels = []
-    for m in metrics:
-        cols = [m] if isinstance(m, str) else list(m)
-        panels.append((cols[0] if len(cols) == 1 else ", ".join(cols), cols))
-    return panels
-
-
 _STYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)), (0, (1, 4)),
            (0, (3, 2, 1, 2, 1, 2))]
-_YLABELS = {"mse": "MSE vs clean X", "acc": "accuracy"}
 
 
-def plot_robustness(report, metrics=None, *, x="level", by="kind", clean="clean",
+def plot_robustness(report, metrics=None, *, x="level", by="kind", style="input",
                     ax=None, title=None):
     """Error or accuracy against noise level, one colour per noise kind.
+
+    Draws tidy records, one per point: a curve for each value of ``by``
+    (colour) and of ``style`` (line style), in one panel per metric.
 
     Parameters
     ----------
     report : RobustnessReport, DataFrame, list of dict, or dict of lists
-        One record per noise setting with column ``by`` (default
-        ``"kind"``), column ``x`` (default ``"level"``) and numeric metric
-        columns (e.g. ``"mse"``, ``"accuracy"``). A
-        :class:`skae.evaluation.RobustnessReport` (its ``rows``) works as is.
-        A record whose ``by`` is ``clean`` (default ``"clean"``) is the
-        uncorrupted baseline: it becomes every kind's point at level 0.
-        Other non-numeric columns that take several values for one
-        (kind, level) (e.g. ``"model"``) split the lines further (line
-        styles); columns that only label a row (e.g. ``"noise"``) are
-        ignored.
-    metrics : str or list of (str or list of str), default=None
-        Metric columns, one panel each; a list inside the list puts several
-        columns in one panel (line styles). None draws every numeric column
-        other than ``x``, columns sharing a prefix before ``_`` together
-        (``mse_noisy`` and ``mse_denoised`` in one panel, ``acc_*`` in
-        another).
+        One record per point with columns ``x`` (default ``"level"``),
+        ``by`` (default ``"kind"``), optionally ``style`` (default
+        ``"input"``), and numeric metric columns (e.g. ``"mse"``,
+        ``"accuracy"``); other columns are ignored. A
+        :class:`skae.evaluation.RobustnessReport` is drawn from its
+        :meth:`~skae.evaluation.RobustnessReport.records` (the noisy input
+        and each estimator as line styles, the clean data as every kind's
+        level 0).
+    metrics : str or list of str, default=None
+        Metric columns, one panel each; None draws every numeric column
+        other than ``x``.
     x : str, default="level"
         Column on the x axis. Non-numeric values (e.g. lists of levels) are
         placed at equal steps and labelled.
     by : str, default="kind"
         Column whose values get one colour each.
-    clean : str or None, default="clean"
-        Value of ``by`` that marks the clean baseline row.
+    style : str or None, default="input"
+        Column whose values get one line style each (e.g. the noisy input
+        and the reconstructions); ignored when the records do not have it.
     ax : matplotlib Axes or sequence of Axes, default=None
         One Axes per panel; a new figure when None.
     title : str, default=None
-        Figure title.
+        Figure title, above the panels.
 
     Returns
     -------
@@ -574,8 +553,8 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", clean="clean"
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
+    Any records with a ``kind``, a ``level`` and a metric column:
+
     >>> from skae.plotting import plot_robustness
     >>> report = [{"kind": k, "level": l, "mse": l * s}
     ...           for k, s in [("gaussian", 1.0), ("mask", 0.5)]
@@ -584,97 +563,57 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", clean="clean"
     >>> fig.axes[0].get_ylabel()
     'mse'
     """
-    records = _records(report)
+    records, labels = _records(report)
     if not records:
         raise ValueError("the robustness report is empty.")
-    columns = list(records[0])
+    columns = list(dict.fromkeys(c for r in records for c in r))
     for col in (x, by):
         if col not in columns:
             raise ValueError(f"the report has no {col!r} column; columns: {columns}.")
-    numeric = [c for c in columns if c not in (x, by)
-               and all(_is_number(r.get(c)) or r.get(c) is None for r in records)
-               and any(_is_number(r.get(c)) for r in records)]
-    panels = _panels(metrics, numeric)
-    missing = [c for _, cols in panels for c in cols if c not in columns]
-    if missing or not panels:
-        raise ValueError(f"no metric column to plot (asked {missing or metrics}); "
-                         f"numeric columns: {numeric}.")
-    baseline = [r for r in records if clean is not None and r[by] == clean]
-    records = [r for r in records if clean is None or r[by] != clean]
-    kinds = list(dict.fromkeys(r[by] for r in records))
-    if not kinds:
-        raise ValueError("the report has no noisy rows (only the clean baseline).")
-
-    def key(r):
-        value = r[x]
-        return value if _is_number(value) else str(value)
-
-    others = [c for c in columns if c not in (x, by) and c not in numeric]
-    extra = [c for c in others
-             if len({(r[by], key(r), str(r[c])) for r in records})
-             > len({(r[by], key(r)) for r in records})]
-    groups = list(dict.fromkeys(tuple(r[c] for c in extra) for r in records))
-    if baseline and extra:  # the baseline of each group
-        base_of = {tuple(b[c] for c in extra): b for b in baseline}
-    else:
-        base_of = {g: baseline[0] for g in groups} if baseline else {}
-    xs_all = [r[x] for r in records]
-    categorical = not all(_is_number(v) for v in xs_all)
-    positions = {}
-    if categorical:
-        labels = ([str(baseline[0][x])] if baseline else []) \
-            + list(dict.fromkeys(str(v) for v in xs_all))
-        positions = {lab: i for i, lab in enumerate(dict.fromkeys(labels))}
-
-    def xpos(value):
-        return positions[str(value)] if categorical else float(value)
+    numeric = [c for c in columns if c not in (x, by, style)
+               and any(_is_number(r.get(c)) for r in records)
+               and all(_is_number(r.get(c)) or r.get(c) is None for r in records)]
+    metrics = numeric if metrics is None else [metrics] if isinstance(metrics, str) \
+        else list(metrics)
+    if not metrics or any(m not in numeric for m in metrics):
+        raise ValueError(f"no metric column to plot (asked {metrics}); numeric "
+                         f"columns: {numeric}.")
+    colours = list(dict.fromkeys(r[by] for r in records))
+    styles = list(dict.fromkeys(r.get(style) for r in records))
+    categorical = not all(_is_number(r[x]) for r in records)
+    positions = {label: i for i, label in enumerate(dict.fromkeys(str(r[x]) for r in records))}
 
     if ax is None:
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.9),
+        fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.9),
                                  squeeze=False)
         axes = list(axes[0])
     else:
         axes = list(np.atleast_1d(ax))
-        if len(axes) != len(panels):
-            raise ValueError(f"ax has {len(axes)} Axes for {len(panels)} panels "
-                             f"({[name for name, _ in panels]}).")
+        if len(axes) != len(metrics):
+            raise ValueError(f"ax has {len(axes)} Axes for {len(metrics)} panels "
+                             f"({metrics}).")
         fig = axes[0].figure
-    style_keys = []
-    for panel_ax, (name, cols) in zip(axes, panels):
-        for k, kind in enumerate(kinds):
-            for g, group in enumerate(groups):
-                rows = [r for r in records
-                        if r[by] == kind and tuple(r[c] for c in extra) == group]
-                if group in base_of:
-                    rows = [base_of[group]] + rows
-                for m, col in enumerate(cols):
-                    pts = sorted((xpos(r[x]), float(r[col])) for r in rows
-                                 if _is_number(r.get(col)))
-                    if not pts:
-                        continue
-                    # same suffix, same style in every panel (mse_noisy, acc_noisy)
-                    suffix = col.split("_", 1)[1] if "_" in col else col
-                    style_key = (group, suffix if len(cols) > 1 else None)
-                    if style_key not in style_keys:
-                        style_keys.append(style_key)
-                    xs, ys = zip(*pts)
-                    style = _STYLES[style_keys.index(style_key) % len(_STYLES)]
-                    panel_ax.plot(xs, ys, ls=style, marker="o", ms=3, color=f"C{k % 10}")
+    for panel, metric in zip(axes, metrics):
+        for k, colour in enumerate(colours):
+            for s, line_style in enumerate(styles):
+                points = sorted((positions[str(r[x])] if categorical else float(r[x]),
+                                 float(r[metric])) for r in records
+                                if r[by] == colour and r.get(style) == line_style
+                                and _is_number(r.get(metric)))
+                if points:
+                    panel.plot(*zip(*points), ls=_STYLES[s % len(_STYLES)], marker="o",
+                               ms=3, color=f"C{k % 10}")
         if categorical:
-            panel_ax.set_xticks(list(positions.values()), list(positions), rotation=30,
-                                fontsize=7)
-        panel_ax.set_xlabel(x.replace("_", " "))
-        panel_ax.set_ylabel(_YLABELS.get(name, name) if len(cols) > 1 else name)
-        panel_ax.grid(alpha=0.3)
-    handles = [Line2D([], [], color=f"C{k % 10}", marker="o", label=str(kind))
-               for k, kind in enumerate(kinds)]
-    if len(style_keys) > 1:
-        for i, (group, col) in enumerate(style_keys):
-            label = ", ".join(str(v) for v in group)
-            if col is not None:
-                label = f"{label}: {col}" if label else col
-            handles.append(Line2D([], [], color="k", ls=_STYLES[i % len(_STYLES)],
-                                  label=label))
+            panel.set_xticks(list(positions.values()), list(positions), rotation=30,
+                             fontsize=7)
+        panel.set_xlabel(x.replace("_", " "))
+        panel.set_ylabel(labels.get(metric, metric))
+        panel.grid(alpha=0.3)
+    handles = [Line2D([], [], color=f"C{k % 10}", marker="o", label=str(colour))
+               for k, colour in enumerate(colours)]
+    if len(styles) > 1:
+        handles += [Line2D([], [], color="k", ls=_STYLES[s % len(_STYLES)],
+                           label=str(line_style)) for s, line_style in enumerate(styles)]
     axes[-1].legend(handles=handles, fontsize=8, loc="best")
     if title:
         fig.suptitle(title)

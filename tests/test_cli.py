@@ -10,7 +10,7 @@ import scipy.io as sio
 
 import skae.datasets
 from skae import AutoencoderTransformer
-from skae.cli import main, to_rows
+from skae.cli import main
 from skae.datasets import load_digits
 
 TINY = ["--max-epochs", "1", "--set", "hidden_layer_sizes=(8,)", "--n-train", "200"]
@@ -274,13 +274,6 @@ def test_reconstruct_errors(capsys, tmp_path, digits_model):
     assert not (tmp_path / "o.mat").exists()
 
 
-def test_to_rows_prefers_n_first_when_ambiguous():
-    a = np.arange(2 * 2 * 2).reshape(2, 2, 2)
-    rows, restore = to_rows(a, 4, (2, 2))
-    np.testing.assert_array_equal(rows, a.reshape(2, 4))
-    np.testing.assert_array_equal(restore(rows), a)
-
-
 def test_threads_are_restored_after_an_in_process_call(capsys):
     import torch
 
@@ -293,3 +286,74 @@ def test_threads_are_restored_after_an_in_process_call(capsys):
         assert code == 0 and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+# ----------------------------------------------------------------- one-line errors
+def assert_one_line_error(code, err, command, message):
+    assert code == 1
+    assert err.startswith(f"skae {command}: error:") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert re.search(message, err), (message, err)
+
+
+def test_reconstruct_refuses_models_that_do_not_reconstruct(capsys, tmp_path, digits_model):
+    from skae import EncoderClassifier, NoiseInjector
+
+    _, _, X = digits_model
+    src = tmp_path / "in.mat"
+    sio.savemat(src, {"input_images": X[:3]})
+    y = np.arange(len(X)) % 10
+    models = {
+        "unfitted": (AutoencoderTransformer(), "AutoencoderTransformer in .* is not fitted"),
+        "noise": (NoiseInjector().fit(X), "NoiseInjector in .* does not reconstruct images"),
+        "classifier": (EncoderClassifier(AutoencoderTransformer(n_components=2),
+                                         hidden_layer_sizes=(4,), max_epochs=1,
+                                         random_state=0).fit(X[:100], y[:100]),
+                       "EncoderClassifier in .* does not reconstruct"),
+    }
+    for name, (model, message) in models.items():
+        path = tmp_path / f"{name}.skae"
+        skae.save(model, path)
+        code, out, err = run(capsys, "reconstruct", str(path), str(src), "-o",
+                             str(tmp_path / "o.mat"))
+        assert_one_line_error(code, err, "reconstruct", message)
+    assert not (tmp_path / "o.mat").exists()
+
+
+def test_corrupt_idx_file_is_a_one_line_error(capsys, tmp_path):
+    write_idx(tmp_path, "train", 60)
+    write_idx(tmp_path, "t10k", 30)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08"))
+    code, out, err = run(capsys, "demo", "--quick", "--dataset", "fashion-mnist",
+                         "--data-dir", str(tmp_path), "--models", "PCA")
+    assert_one_line_error(code, err, "demo", "is not an IDX file|truncated")
+    assert out == ""
+
+
+@pytest.mark.parametrize("command", ["demo", "fit", "reconstruct"])
+def test_output_paths_are_checked_before_any_work(capsys, tmp_path, digits_model, command,
+                                                  monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("the output path must be checked before loading the data")
+
+    monkeypatch.setattr("skae.cli.load_train_test", no_training)
+    monkeypatch.setattr("skae.cli.load", no_training)
+    folder = tmp_path / "existing"
+    folder.mkdir()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    path, _, X = digits_model
+    src = tmp_path / "in.mat"
+    sio.savemat(src, {"input_images": X[:3]})
+    cases = {
+        "demo": [(["demo", "--quick", "--out", str(a_file)], "exists and is not a folder"),
+                 (["demo", "--quick", "--out", str(a_file / "figs")],
+                  "a_file is not a folder")],
+        "fit": [(["fit", "-o", str(folder), *TINY], "is a folder; give a file name"),
+                (["fit", "-o", str(a_file / "m.skae"), *TINY], "a_file is not a folder")],
+        "reconstruct": [(["reconstruct", str(path), str(src), "-o", str(folder)],
+                         "is a folder; give a file name")],
+    }[command]
+    for argv, message in cases:
+        code, out, err = run(capsys, *argv)
+        assert_one_line_error(code, err, command, message)

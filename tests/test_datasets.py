@@ -3,14 +3,23 @@
 import gzip
 import os
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from skae import datasets
-from skae.datasets import (load_digits, load_fashion_mnist, load_mnist, load_train_test,
-                           read_idx)
+from skae.datasets import (
+    load_digits,
+    load_fashion_mnist,
+    load_mnist,
+    load_train_test,
+    parse_example_args,
+    read_idx,
+    read_mat_images,
+    write_mat_images,
+)
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -235,3 +244,83 @@ def test_real_fashion_mnist_from_debian():
     assert 0.0 == test.data.min() and test.data.max() == 1.0
     X, y = load_fashion_mnist("train", root=DEBIAN_FASHION, return_X_y=True)
     assert X.shape == (60000, 784) and np.bincount(y).tolist() == [6000] * 10
+
+
+# ----------------------------------------------------------------- MATLAB files
+def mat_round_trip(tmp_path, array, n_features, **kwargs):
+    from scipy.io import loadmat, savemat
+
+    savemat(tmp_path / "in.mat", {kwargs.pop("key", "input_images"): array})
+    X, layout = read_mat_images(tmp_path / "in.mat", n_features, **kwargs)
+    write_mat_images(tmp_path / "out.mat", X, layout)
+    back = loadmat(tmp_path / "out.mat")[layout.key]
+    assert back.shape == array.shape and back.dtype == array.dtype
+    np.testing.assert_array_equal(back, array)
+    return X, layout
+
+
+@pytest.mark.parametrize("layout, images_last", [
+    ("NxF", False), ("FxN", True), ("NxHxW", False), ("HxWxN", True), ("HxW", False)])
+def test_mat_layouts_round_trip(tmp_path, layout, images_last):
+    images = np.random.default_rng(0).integers(0, 256, size=(3, 4, 4), dtype=np.uint8)
+    array = {"NxF": images.reshape(3, 16), "FxN": images.reshape(3, 16).T,
+             "NxHxW": images, "HxWxN": images.transpose(1, 2, 0), "HxW": images[0]}[layout]
+    X, found = mat_round_trip(tmp_path, array, 16)
+    n = 1 if layout == "HxW" else 3
+    np.testing.assert_allclose(X, images[:n].reshape(n, 16) / 255, rtol=1e-6)
+    assert X.dtype == np.float32 and found.images_last == images_last
+    assert (found.key, found.scale, found.shape) == ("input_images", 255.0, array.shape)
+
+
+def test_mat_n_first_wins_when_ambiguous_and_floats_keep_their_values(tmp_path):
+    a = np.arange(8, dtype=np.float64).reshape(2, 2, 2)
+    X, layout = mat_round_trip(tmp_path, a, 4, image_shape=(2, 2), key="imgs")
+    np.testing.assert_array_equal(X, a.reshape(2, 4))
+    assert not layout.images_last and layout.scale == 1.0 and layout.key == "imgs"
+
+
+def test_mat_writes_rounded_clipped_integers(tmp_path):
+    from scipy.io import loadmat, savemat
+
+    savemat(tmp_path / "in.mat", {"x": np.zeros((2, 4), dtype=np.uint8)})
+    _, layout = read_mat_images(tmp_path / "in.mat", 4)
+    write_mat_images(tmp_path / "out.mat", [[-0.5, 0.2, 0.5, 1.5]] * 2, layout)
+    assert loadmat(tmp_path / "out.mat")["x"].tolist() == [[0, 51, 128, 255]] * 2
+    with pytest.raises(ValueError, match="holds 4 values"):
+        write_mat_images(tmp_path / "out.mat", np.zeros((1, 4)), layout)
+
+
+def test_mat_errors(tmp_path):
+    from scipy.io import savemat
+
+    savemat(tmp_path / "two.mat", {"a": np.zeros((2, 4)), "b": np.zeros((2, 4))})
+    savemat(tmp_path / "text.mat", {"input_images": "hello"})
+    (tmp_path / "bad.mat").write_bytes(b"not a MATLAB file" * 10)
+    cases = [
+        ("two.mat", {}, r"several variables \(a, b\); choose one with key=NAME"),
+        ("two.mat", {"key": "c"}, "no variable 'c' in .*; available: a, b"),
+        ("two.mat", {"key": "a", "scale": 10}, "scale must be"),
+        ("text.mat", {}, "not a non-empty numeric array"),
+        ("bad.mat", {}, "cannot read .* as a MATLAB .mat file"),
+        ("two.mat", {"key": "a", "image_shape": None}, "do not fit the model"),
+    ]
+    for name, kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            read_mat_images(tmp_path / name, 5 if "image_shape" in kwargs else 4, **kwargs)
+    with pytest.raises(FileNotFoundError):
+        read_mat_images(tmp_path / "missing.mat", 4)
+
+
+# ----------------------------------------------------------------- examples
+def test_parse_example_args(monkeypatch, capsys):
+    monkeypatch.delenv("SKAE_EXAMPLES_QUICK", raising=False)
+    args = parse_example_args([])
+    assert (args.dataset, args.quick) == ("digits", False)
+    assert parse_example_args(["--dataset", "mnist", "--quick"]).quick
+    with pytest.raises(SystemExit):  # a misspelt flag is not silently ignored
+        parse_example_args(["--datset", "fashion-mnist"])
+    assert "unrecognized arguments: --datset" in capsys.readouterr().err
+    monkeypatch.setenv("SKAE_EXAMPLES_QUICK", "1")
+    monkeypatch.setattr("sys.argv", ["kernel.py", "-f", "kernel.json"])
+    monkeypatch.setitem(sys.modules, "ipykernel", object())
+    assert parse_example_args().quick  # a Jupyter kernel's own options are not parsed

@@ -7,7 +7,16 @@ from sklearn.linear_model import LogisticRegression
 
 from skae import DenoisingAE, NoiseInjector
 from skae.datasets import load_digits
-from skae.evaluation import RobustnessReport, reconstruction_error, robustness_report
+from skae.evaluation import (
+    RobustnessReport,
+    probe_accuracy,
+    reconstruction_error,
+    robustness_report,
+)
+
+#: learned-quality and numeric assertions: CI reruns this module on a second
+#: numeric path (see .ci/run)
+pytestmark = pytest.mark.quality
 
 X, Y = load_digits(return_X_y=True)
 X, Y = X[:400], Y[:400]
@@ -144,3 +153,27 @@ def test_report_needs_fitted_estimator():
 
     with pytest.raises(NotFittedError):
         robustness_report(PCA(), X)
+
+
+def test_report_records_are_tidy_and_start_each_kind_clean(pca, clf):
+    report = robustness_report({"pca": pca}, X, noises=[("gaussian", 0.1), ("mask", 0.3)],
+                               y=Y, classifier=clf)
+    records = report.records()
+    assert [(r["kind"], r["level"], r["input"]) for r in records] == [
+        ("gaussian", 0.0, "noisy"), ("gaussian", 0.0, "pca"),
+        ("mask", 0.0, "noisy"), ("mask", 0.0, "pca"),
+        ("gaussian", 0.1, "noisy"), ("gaussian", 0.1, "pca"),
+        ("mask", 0.3, "noisy"), ("mask", 0.3, "pca")]
+    clean, gaussian = report.rows[0], report.rows[1]
+    assert records[1]["mse"] == clean["mse_pca"] and records[1]["noise"] == "clean"
+    assert records[5] == {"noise": "gaussian 0.1", "kind": "gaussian", "level": 0.1,
+                          "input": "pca", "mse": gaussian["mse_pca"],
+                          "acc": gaussian["acc_pca"]}
+    assert set(report.metric_labels) == {"mse", "acc"}
+
+
+def test_probe_accuracy(pca):
+    Z = pca.transform(X)
+    acc = probe_accuracy(Z[:300], Y[:300], Z[300:], Y[300:])
+    assert isinstance(acc, float) and 0.8 < acc <= 1
+    assert probe_accuracy(Z[:300], Y[:300], Z[:300], Y[:300]) >= acc  # training fit

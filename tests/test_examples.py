@@ -149,3 +149,12 @@ def test_optuna_example_without_optuna(monkeypatch, capsys):
         run_example(EXAMPLES_DIR / "plot_optuna_search.py", monkeypatch)
     assert info.value.code in (0, None)
     assert "needs optuna" in capsys.readouterr().out
+
+
+def test_misspelt_flag_is_an_error(monkeypatch, capsys):
+    """``--datset`` stops the example at once instead of running on digits."""
+    with pytest.raises(SystemExit) as info:
+        run_example(EXAMPLES_DIR / "plot_latent_size_sweep.py", monkeypatch,
+                    "--datset", "fashion-mnist")
+    assert info.value.code == 2
+    assert "unrecognized arguments: --datset" in capsys.readouterr().err

@@ -12,8 +12,14 @@ from sklearn.decomposition import PCA  # noqa: E402
 
 from skae import AutoencoderTransformer, VAETransformer  # noqa: E402
 from skae.datasets import load_digits  # noqa: E402
-from skae.plotting import (plot_history, plot_latent_grid, plot_latent_space,  # noqa: E402
-                           plot_reconstructions, plot_robustness, plot_samples)
+from skae.plotting import (  # noqa: E402
+    plot_history,
+    plot_latent_grid,
+    plot_latent_space,
+    plot_reconstructions,
+    plot_robustness,
+    plot_samples,
+)
 
 SMALL = dict(hidden_layer_sizes=(32,), max_epochs=4, batch_size=64, random_state=0)
 
@@ -124,6 +130,26 @@ def test_latent_space_codes_as_they_are(digits):
         plot_latent_space(Z, method="umap")
     with pytest.raises(ValueError, match="labels for"):
         plot_latent_space(Z, y=[0, 1])
+
+
+def test_latent_space_names_survive_a_class_dropped_by_the_subset():
+    """Regression: the legend named classes by position among those present."""
+    Z = np.random.default_rng(0).standard_normal((101, 2))
+    y = np.repeat([0, 1, 2], [1, 50, 50])  # class 0: one point, left out by the subset
+    keep = np.random.default_rng(0).choice(len(Z), 10, replace=False)
+    assert 0 not in keep  # as plot_latent_space draws it
+    names = ["zero", "one", "two"]
+    for labels in (y, np.array(["a", "b", "c"])[y]):  # integer labels, then strings
+        fig = plot_latent_space(Z, y=labels, target_names=names, max_points=10)
+        legend = fig.axes[0].get_legend()
+        assert [t.get_text() for t in legend.get_texts()] == ["one", "two"]
+        assert [tuple(h.get_facecolor()[0][:3]) for h in legend.legend_handles] == [
+            plt.get_cmap("tab10")(k)[:3] for k in (1, 2)]  # colours stay put too
+    # integer labels index target_names, as sklearn's datasets do
+    fig = plot_latent_space(Z[:4], y=[3, 8, 3, 8], target_names=[str(i) * 2 for i in range(10)])
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["33", "88"]
+    with pytest.raises(ValueError, match="2 names for the 3 labels"):
+        plot_latent_space(Z, y=np.array(["a", "b", "c"])[y], target_names=["A", "B"])
 
 
 def test_samples_and_latent_grid(vae, tmp_path):
