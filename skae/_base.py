@@ -21,16 +21,35 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import (BaseEstimator, ClassNamePrefixFeaturesOutMixin,
-                          TransformerMixin, _fit_context)
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._modules import (ACTIVATIONS, AutoencoderModule, ReconstructionLoss,
-                       apply_output_activation, build_encoder_decoder)
-from ._training import (OPTIMIZERS, build_module, derive_seed, history_records,
-                        predict_batches, rebuild_net, resolve_device, train, train_more)
+from ._modules import (
+    ACTIVATIONS,
+    AutoencoderModule,
+    ReconstructionLoss,
+    apply_output_activation,
+    build_encoder_decoder,
+)
+from ._training import (
+    OPTIMIZERS,
+    build_module,
+    derive_seed,
+    history_records,
+    predict_batches,
+    rebuild_net,
+    resolve_device,
+    train,
+    train_more,
+)
+from ._utils import check_image_shape
 
 DEFAULT_HIDDEN = {"dense": (512, 256), "conv": (32, 64)}
 
@@ -63,35 +82,6 @@ NETWORK_CONSTRAINTS = {
     "output_activation": [StrOptions({"auto", "sigmoid", "identity"})],
     "loss": [StrOptions({"auto", "mse", "bce"})],
 }
-
-
-def check_image_shape(image_shape, n_features, architecture):
-    """Return ``(C, H, W)`` for the data, or ``None`` for dense without shape."""
-    if image_shape is None:
-        if architecture == "dense":
-            return None
-        side = int(round(np.sqrt(n_features)))
-        if side * side != n_features:
-            raise ValueError(
-                f"architecture='conv' needs image_shape when n_features={n_features} "
-                f"is not a perfect square (a square single-channel image is assumed "
-                f"only then). Pass image_shape=(C, H, W) or (H, W).")
-        return (1, side, side)
-    return as_chw(image_shape, n_features)
-
-
-def as_chw(image_shape, n_features=None):
-    """``(H, W)`` or ``(C, H, W)`` as ``(C, H, W)``, checked against n_features."""
-    shape = tuple(int(s) for s in image_shape)
-    if len(shape) == 2:
-        shape = (1, *shape)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"image_shape must be (H, W) or (C, H, W) with positive sizes; "
-                         f"got {image_shape!r}.")
-    if n_features is not None and int(np.prod(shape)) != n_features:
-        raise ValueError(f"image_shape={image_shape!r} holds {int(np.prod(shape))} values "
-                         f"but X has {n_features} features.")
-    return shape
 
 
 def check_hidden(hidden_layer_sizes, architecture):

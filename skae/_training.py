@@ -211,14 +211,23 @@ class FiniteLossGuard(Callback):
 
 
 class KeepLastEpoch(Callback):
-    """Hold the weights of the last completed epoch (when early stopping does
-    not hold the best ones), so that an interrupted epoch can be undone."""
+    """Hold the weights of the last completed epoch during training (when
+    early stopping does not hold the best ones), so that an interrupted epoch
+    can be undone; let them go once training ends."""
+
+    weights_ = None
 
     def on_train_begin(self, net, **kwargs):
         self.weights_ = copy.deepcopy(net.module_.state_dict())
 
     def on_epoch_end(self, net, **kwargs):
         self.weights_ = copy.deepcopy(net.module_.state_dict())
+
+    def on_train_end(self, net, **kwargs):
+        es = dict(net.callbacks_).get("early_stopping")
+        if getattr(net, "interrupted", False) and (es is None or es.best_model_weights_ is None):
+            net.module_.load_state_dict(self.weights_)  # undo the unfinished epoch
+        self.weights_ = None
 
 
 class RecordTerms(Callback):
@@ -542,8 +551,7 @@ def _run(net, data, epochs, max_epochs):
             raise KeyboardInterrupt
         if es is not None and es.best_model_weights_ is not None:
             kept = f"the weights of epoch {es.best_epoch_} (the best so far) were kept"
-        else:
-            net.module_.load_state_dict(dict(net.callbacks_)["keep_last_epoch"].weights_)
+        else:  # KeepLastEpoch put them back
             kept = f"the weights after epoch {done} were kept"
         warnings.warn(f"training was interrupted at epoch {done + 1} of {max_epochs} "
                       f"(KeyboardInterrupt); {kept}.", RuntimeWarning, stacklevel=4)

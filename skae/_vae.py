@@ -12,8 +12,7 @@ from ._base import BaseAutoencoder
 from ._docs import fill_doc
 from ._modules import build_encoder_decoder
 from ._training import derive_seed, predict_batches
-from ._vae_modules import (GaussianEncoder, KLWarmup, VAELoss, VAEModule,
-                           elbo_per_sample)
+from ._vae_modules import GaussianEncoder, KLWarmup, VAELoss, VAEModule, elbo_per_sample
 
 
 @fill_doc

@@ -19,6 +19,10 @@ import skae
 from skae import AutoencoderTransformer, DenoisingAE, EncoderClassifier, VAETransformer
 from skae.datasets import load_digits
 
+#: learned-quality and numeric assertions: CI reruns this module on a second
+#: numeric path (see .ci/run)
+pytestmark = pytest.mark.quality
+
 AE_FAST = dict(hidden_layer_sizes=(64,), max_epochs=15, lr=3e-3, batch_size=64,
                random_state=0)
 CLF_FAST = dict(hidden_layer_sizes=(32,), max_epochs=20, lr=1e-2, batch_size=32,

@@ -1,9 +1,20 @@
-"""sklearn's own estimator checks, run on every skae estimator."""
+"""sklearn's own estimator checks, run on every skae estimator.
+
+Small instances keep the checks fast; default-size instances (the default
+(512, 256) network, a few epochs) show that nothing, batch invariance above
+all, holds only for toy networks. Expected failures are strict: a check that
+starts passing fails the run, so the list cannot go stale.
+"""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import (AutoencoderTransformer, DenoisingAE, EncoderClassifier, NoiseInjector,
-                  VAETransformer)
+from skae import (
+    AutoencoderTransformer,
+    DenoisingAE,
+    EncoderClassifier,
+    NoiseInjector,
+    VAETransformer,
+)
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, random_state=0)
 
@@ -18,15 +29,15 @@ CONV_EXPECTED = {
         "check_estimators_pickle", "check_f_contiguous_array_estimator",
         "check_transformer_data_not_an_array", "check_transformer_general",
         "check_transformer_preserve_dtypes", "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance", "check_fit2d_1sample", 
+        "check_methods_subset_invariance", "check_fit2d_1sample",
         "check_dict_unchanged", "check_dont_overwrite_parameters", "check_fit_idempotent",
-        "check_fit_check_is_fitted", "check_n_features_in", 
+        "check_fit_check_is_fitted", "check_n_features_in",
         "check_readonly_memmap_input",
         "check_set_output_transform",
         "check_set_output_transform_pandas", "check_global_output_transform_pandas",
         "check_set_output_transform_polars", "check_global_output_transform_polars",
         "check_get_feature_names_out_error", "check_estimators_partial_fit_n_features",
-        "check_requires_y_none", 
+        "check_requires_y_none",
         "check_estimators_nan_inf",
         "check_fit2d_predict1d", "check_dtype_object",
     )
@@ -78,8 +89,16 @@ def _expected_failed_checks(estimator):
         EncoderClassifier(VAETransformer(n_components=2, **CLF_AE), freeze_encoder=False,
                           hidden_layer_sizes=(), dropout=0.1, early_stopping=False,
                           **CLF_FAST),
+        # default-size networks
+        AutoencoderTransformer(n_components=2, max_epochs=2, random_state=0),
+        VAETransformer(n_components=2, max_epochs=2, random_state=0),
+        DenoisingAE(n_components=2, max_epochs=2, random_state=0),
+        EncoderClassifier(AutoencoderTransformer(n_components=2, max_epochs=2,
+                                                 random_state=0),
+                          freeze_encoder=False, lr=1e-2, max_epochs=10, random_state=0),
     ],
     expected_failed_checks=_expected_failed_checks,
+    xfail_strict=True,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

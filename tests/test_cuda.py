@@ -16,8 +16,13 @@ import pytest
 import torch
 
 import skae
-from skae import (AutoencoderTransformer, DenoisingAE, EncoderClassifier, NoiseInjector,
-                  VAETransformer)
+from skae import (
+    AutoencoderTransformer,
+    DenoisingAE,
+    EncoderClassifier,
+    NoiseInjector,
+    VAETransformer,
+)
 from skae.datasets import load_digits
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

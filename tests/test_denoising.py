@@ -13,6 +13,10 @@ import skae._noise as noise_module
 from skae import AutoencoderTransformer, DenoisingAE, NoiseInjector
 from skae.datasets import load_digits
 
+#: learned-quality and numeric assertions: CI reruns this module on a second
+#: numeric path (see .ci/run)
+pytestmark = pytest.mark.quality
+
 X, Y = load_digits(return_X_y=True)
 TINY = dict(n_components=4, hidden_layer_sizes=(16,), max_epochs=2, batch_size=64,
             random_state=0)

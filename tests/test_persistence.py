@@ -20,8 +20,14 @@ from sklearn.base import BaseEstimator
 
 import skae
 import skae._persistence as persistence
-from skae import (AutoencoderTransformer, DenoisingAE, EncoderClassifier, ModelFileError,
-                  NoiseInjector, VAETransformer)
+from skae import (
+    AutoencoderTransformer,
+    DenoisingAE,
+    EncoderClassifier,
+    ModelFileError,
+    NoiseInjector,
+    VAETransformer,
+)
 from skae.datasets import load_digits
 
 X, Y = (a[:300] for a in load_digits(return_X_y=True))

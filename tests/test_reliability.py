@@ -16,10 +16,19 @@ import torch
 from joblib import Parallel, delayed
 from skorch.callbacks import Callback
 
-from skae import (AutoencoderTransformer, DenoisingAE, EncoderClassifier, NoiseInjector,
-                  VAETransformer)
+from skae import (
+    AutoencoderTransformer,
+    DenoisingAE,
+    EncoderClassifier,
+    NoiseInjector,
+    VAETransformer,
+)
 from skae._training import INFERENCE_BATCH_SIZE
 from skae.datasets import load_digits
+
+#: learned-quality and numeric assertions: CI reruns this module on a second
+#: numeric path (see .ci/run)
+pytestmark = pytest.mark.quality
 
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 

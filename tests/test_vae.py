@@ -16,6 +16,10 @@ from skae import VAETransformer
 from skae._training import split_for_validation
 from skae.datasets import load_digits
 
+#: learned-quality and numeric assertions: CI reruns this module on a second
+#: numeric path (see .ci/run)
+pytestmark = pytest.mark.quality
+
 SMALL = dict(hidden_layer_sizes=(32,), batch_size=64, random_state=0)
 
 
