@@ -29,7 +29,7 @@ from sklearn.base import (
 )
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._modules import (
     ACTIVATIONS,
@@ -50,6 +50,7 @@ from ._training import (
     train_more,
 )
 from ._utils import check_image_shape
+from ._validation import check_callbacks, check_has_columns, validate_X
 
 DEFAULT_HIDDEN = {"dense": (512, 256), "conv": (32, 64)}
 
@@ -140,6 +141,7 @@ class BaseTrainer(BaseEstimator):
 
     def _user_callbacks(self):
         """A copy of the ``callbacks`` parameter (never modified)."""
+        check_callbacks(self.callbacks, self)
         return copy.deepcopy(self.callbacks) or []
 
     def _set_fitted(self, net):
@@ -200,12 +202,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
 
     # ------------------------------------------------------------ validation
     def _validate_X(self, X, reset):
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        return validate_X(self, X, reset=reset)
 
     def _resolve_settings(self, X):
         """Set the data-dependent fitted settings from the first training X."""
         unit = in_unit_interval(X)
-        loss = self.loss if self.loss != "auto" else ("bce" if unit else "mse")
+        loss = self.loss
+        if loss == "auto":  # bce needs a sigmoid output: not when identity was asked for
+            loss = "bce" if unit and self.output_activation != "identity" else "mse"
         if loss == "bce" and not unit:
             raise ValueError("loss='bce' needs X in [0, 1]; got values in "
                              f"[{np.min(X):.4g}, {np.max(X):.4g}]. Scale X (e.g. "
@@ -363,7 +367,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
             Reconstructions, of the codes' float dtype.
         """
         check_is_fitted(self)
+        check_has_columns(self, X)
         Z = check_array(X, dtype=[np.float64, np.float32])
+        Z = np.ascontiguousarray(Z) if any(st < 0 for st in Z.strides) else Z
         if Z.shape[1] != self.n_components:
             raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform of "
                              f"{type(self).__name__} expects {self.n_components} "

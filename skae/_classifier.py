@@ -13,7 +13,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._autoencoder import AutoencoderTransformer
@@ -29,6 +29,7 @@ from ._training import (
     resolve_device,
     train,
 )
+from ._validation import validate_X, validate_X_y
 
 #: marks, in a saved state, that ``autoencoder_`` is the ``autoencoder`` parameter
 _SAME_AS_PARAM = "__autoencoder_param__"
@@ -308,7 +309,7 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
         self : object
             The fitted classifier.
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        X, y = validate_X_y(self, X, y)
         check_classification_targets(y)
         self._head_sizes()
         encoder = LabelEncoder().fit(y)
@@ -365,7 +366,7 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
             Probabilities in the order of ``classes_``, of X's float dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_X(self, X, reset=False)
         device = self.net_.prepare_inference()
         return predict_batches(_softmax64(self.net_.module_), X, len(self.classes_), device,
                                X.dtype)

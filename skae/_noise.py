@@ -12,9 +12,9 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._utils import as_chw
+from ._validation import validate_X
 
 KINDS = ("gaussian", "uniform", "salt_and_pepper", "occlusion", "flip", "mask")
 #: kinds whose ``level`` is a fraction (of the values; of the image area for occlusion)
@@ -171,7 +171,8 @@ def corrupt(x, kind, level, *, generator, clip=None, value_range=None,
             bounds = (float(x.min()), float(x.max())) if x.numel() else (0.0, 1.0)
         hit = torch.rand(n, d, **opts) < lev
         salt = torch.rand(n, d, **opts) < 0.5
-        values = torch.where(salt, torch.full_like(x, bounds[1]), torch.full_like(x, bounds[0]))
+        low, high = _representable(bounds, x.dtype)
+        values = torch.where(salt, torch.full_like(x, high), torch.full_like(x, low))
         out = torch.where(hit, values, x)
     elif kind == "occlusion":
         c, h, w = check_occlusion_shape(image_shape, patch_size, d)
@@ -193,8 +194,15 @@ def corrupt(x, kind, level, *, generator, clip=None, value_range=None,
     else:
         raise ValueError(f"Unknown noise kind {kind!r}; expected one of {list(KINDS)}.")
     if clip is not None:
-        out = out.clamp(clip[0], clip[1])
+        out = out.clamp(*_representable(clip, out.dtype))
     return out
+
+
+def _representable(bounds, dtype):
+    """``(low, high)`` limited to what ``dtype`` can hold (e.g. 1e300 in float32)."""
+    info = torch.finfo(dtype)
+    return (min(max(float(bounds[0]), info.min), info.max),
+            min(max(float(bounds[1]), info.min), info.max))
 
 
 class NoiseInjector(TransformerMixin, BaseEstimator):
@@ -305,7 +313,7 @@ class NoiseInjector(TransformerMixin, BaseEstimator):
         return levels, clip
 
     def _validate_X(self, X, reset):
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        return validate_X(self, X, reset=reset)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

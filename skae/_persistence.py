@@ -79,8 +79,8 @@ def encode_value(value):
         return {"__torch_optimizer__": value.__name__}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+    if hasattr(value, "tolist"):  # numpy scalars and arrays (array-like parameters)
+        return encode_value(value.tolist())
     raise TypeError(f"cannot save a parameter of type {type(value).__name__}")
 
 
@@ -246,7 +246,7 @@ def load(path):
     except pickle.UnpicklingError as exc:
         raise _error(path, "it holds objects other than tensors and plain data, refused "
                            "without running them (torch.load weights_only)") from exc
-    except (RuntimeError, EOFError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - torch's unpickler fails in many ways
         raise _error(path, "it is damaged or not a skae model file (torch.load: "
                            f"{_brief(exc)})") from exc
     if not isinstance(contents, dict) or contents.get("format") != FORMAT:

@@ -416,7 +416,11 @@ def split_for_validation(est, n_samples, seed, stratify=None):
 
 def to_tensor(X, device, dtype=torch.float32):
     """A torch copy of ``X`` on ``device`` (never a view of the user's data)."""
-    return torch.tensor(np.asarray(X), dtype=dtype, device=device)
+    X = np.asarray(X)
+    if X.dtype.kind == "f" and X.size and np.abs(X).max() > np.finfo(np.float32).max:
+        raise ValueError("X holds values too large for the float32 range the network "
+                         "computes in (|x| > 3.4e38); scale X.")
+    return torch.tensor(np.ascontiguousarray(X), dtype=dtype, device=device)
 
 
 def fingerprint(est, X, y, seed):
