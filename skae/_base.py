@@ -50,7 +50,7 @@ from ._training import (
     train_more,
 )
 from ._utils import check_image_shape
-from ._validation import check_callbacks, check_has_columns, validate_X
+from ._validation import check_callbacks, check_has_columns, positive_strides, validate_X
 
 DEFAULT_HIDDEN = {"dense": (512, 256), "conv": (32, 64)}
 
@@ -368,8 +368,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
         """
         check_is_fitted(self)
         check_has_columns(self, X)
-        Z = check_array(X, dtype=[np.float64, np.float32])
-        Z = np.ascontiguousarray(Z) if any(st < 0 for st in Z.strides) else Z
+        Z = positive_strides(check_array(X, dtype=[np.float64, np.float32]))
         if Z.shape[1] != self.n_components:
             raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform of "
                              f"{type(self).__name__} expects {self.n_components} "

@@ -42,7 +42,7 @@ def check_has_columns(estimator, X):
                          f"minimum of 1 is required by {_name(estimator)}.")
 
 
-def _positive_strides(X):
+def positive_strides(X):
     """``X``, or a C-contiguous copy when a stride is negative (for torch)."""
     if isinstance(X, np.ndarray) and any(s < 0 for s in X.strides):
         return np.ascontiguousarray(X)
@@ -71,14 +71,14 @@ def validate_X(estimator, X, *, reset, dtype=FLOAT_DTYPES, **check_params):
     """
     check_has_columns(estimator, X)
     X = validate_data(estimator, X, reset=reset, dtype=list(dtype), **check_params)
-    return _positive_strides(X)
+    return positive_strides(X)
 
 
 def validate_X_y(estimator, X, y, *, dtype=FLOAT_DTYPES, **check_params):
     """:func:`validate_X` for ``fit(X, y)`` (``reset=True``); returns ``(X, y)``."""
     check_has_columns(estimator, X)
     X, y = validate_data(estimator, X, y, dtype=list(dtype), **check_params)
-    return _positive_strides(X), y
+    return positive_strides(X), y
 
 
 def check_callbacks(callbacks, estimator=None):
