@@ -330,6 +330,9 @@ def cmd_reconstruct(args):
     except ValueError as exc:
         raise CLIError(str(exc).replace("key=NAME", "--key NAME")) from None
     key, scale = layout.key, f"{layout.scale:g}"
+    if not np.isfinite(X).all():
+        raise CLIError(f"{key!r} holds NaN or infinite values; an autoencoder "
+                       f"reconstructs finite images only.")
     if getattr(model, "loss_", None) == "bce" and (X.min() < 0 or X.max() > 1):
         raise CLIError(f"the model was trained on values in [0, 1] but {key!r} holds "
                        f"values in [{X.min():.4g}, {X.max():.4g}] after scaling "
@@ -337,7 +340,10 @@ def cmd_reconstruct(args):
     shape = "x".join(map(str, layout.shape))
     _progress(f"reconstructing {len(X)} images from {input_path}:{key} ({shape} "
               f"{layout.dtype}) with {type(model).__name__} ...")
-    rec = np.asarray(reconstruct(model, X), dtype=np.float64)
+    try:  # e.g. finite values too large for the model's float32
+        rec = np.asarray(reconstruct(model, X), dtype=np.float64)
+    except ValueError as exc:
+        raise CLIError(f"cannot reconstruct {key!r}: {exc}") from None
     error = mse(rec, X)
     try:
         output.absolute().parent.mkdir(parents=True, exist_ok=True)

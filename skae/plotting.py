@@ -8,12 +8,13 @@ calls ``plt.show()``; save it with ``fig.savefig(path)`` and free it with
 """
 
 from collections.abc import Mapping
-from numbers import Integral
+from numbers import Integral, Real
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
+from sklearn.utils import check_array
 
 from ._utils import image_shape_of, reconstruct
 
@@ -22,6 +23,32 @@ __all__ = ["plot_reconstructions", "plot_latent_space", "plot_samples",
 
 
 # ----------------------------------------------------------------- helpers
+def _check_count(value, name, min_val=1):
+    """An integer ``>= min_val`` (not a bool), or a TypeError/ValueError naming ``name``."""
+    if not isinstance(value, Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer >= {min_val}; got {value!r}.")
+    if value < min_val:
+        raise ValueError(f"{name} must be an integer >= {min_val}; got {value!r}.")
+    return int(value)
+
+
+def _check_method(estimator, name, methods, what):
+    """``estimator`` has every method in ``methods``, or a TypeError saying what is needed."""
+    if estimator is None or isinstance(estimator, (np.ndarray, Mapping)) \
+            or not all(callable(getattr(estimator, m, None)) for m in methods):
+        raise TypeError(f"{name} must be {what} (with {', '.join(methods)}); got "
+                        f"{type(estimator).__name__}.")
+
+
+def _check_images(X, name):
+    """``X`` checked as an estimator's input: a non-empty 2-D finite numeric array."""
+    X = np.asarray(X)
+    if X.ndim == 2 and X.shape[1] == 0:  # check_array's own message names numpy
+        raise ValueError(f"{name} has 0 features (shape {X.shape}): there are no "
+                         f"pixels to draw.")
+    return check_array(X, input_name=name)
+
+
 def _image_shape(image_shape, n_features, estimator=None):
     """``(H, W)`` or ``(C, H, W)`` for flattened rows of ``n_features``."""
     if image_shape is None and estimator is not None:
@@ -125,31 +152,39 @@ def plot_reconstructions(estimator_or_rows, X=None, *, X_noisy=None, n_images=10
     >>> len(fig.axes)  # 2 rows (test images, reconstructions) of 6
     12
     """
+    n_images = _check_count(n_images, "n_images")
     estimator = None
     if isinstance(estimator_or_rows, Mapping):
         rows = {str(k): np.asarray(v) for k, v in estimator_or_rows.items()}
         if not rows:
             raise ValueError("rows is empty: give at least one array of images.")
+        empty = [k for k, v in rows.items() if v.ndim == 0 or len(v) == 0]
+        if empty:
+            raise ValueError(f"every row needs at least one image; {empty} are empty.")
     else:
         estimator = estimator_or_rows
+        _check_method(estimator, "estimator_or_rows",
+                      ("transform",), "a fitted estimator or a mapping of rows")
         if X is None:
             raise ValueError("X is required with an estimator.")
-        X = np.asarray(X)
+        # the estimator's input: checked whole, as the estimator would
+        X = _check_images(X, "X")
         rows = {"original": X}
         source = X
         if X_noisy is not None:
-            X_noisy = np.asarray(X_noisy)
+            X_noisy = _check_images(X_noisy, "X_noisy")
             if X_noisy.shape != X.shape:
                 raise ValueError(f"X_noisy has shape {X_noisy.shape} but X has {X.shape}.")
             rows["noisy"] = X_noisy
             source = X_noisy
         n = min(n_images, len(source))
         rows["reconstructed"] = np.asarray(reconstruct(estimator, source[:n]))
-    if not isinstance(n_images, Integral) or n_images < 1:
-        raise ValueError(f"n_images must be a positive integer; got {n_images!r}.")
     n_features = {v.reshape(len(v), -1).shape[1] for v in rows.values()}
     if len(n_features) != 1:
         raise ValueError(f"all rows need the same number of features; got {n_features}.")
+    if 0 in n_features:
+        raise ValueError(f"the rows have 0 features (shapes "
+                         f"{[v.shape for v in rows.values()]}): no pixels to draw.")
     shape = _image_shape(image_shape, n_features.pop(), estimator)
     n = min([n_images] + [len(v) for v in rows.values()])
     images = {k: _as_images(v[:n].reshape(n, -1), shape) for k, v in rows.items()}
@@ -175,15 +210,26 @@ def _project(Z, method, random_state):
         if n_dims == 1:
             return np.column_stack([Z[:, 0], np.zeros(len(Z))]), "code"
         return Z, "code"
+    # PCA and t-SNE run on the codes scaled to at most 1 in magnitude, so that
+    # codes of 1e-30 or 1e300 stay in floating-point range (PCA is scaled back:
+    # its axes are in the codes' units; t-SNE's result has no scale)
+    scale = float(np.abs(Z).max()) or 1.0
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        return PCA(2, random_state=random_state).fit_transform(Z), "PC"
+        P = PCA(2, random_state=random_state).fit_transform(Z / scale)
+        with np.errstate(over="ignore"):  # beyond the float range: refused by the caller
+            return P * scale, "PC"
     from sklearn.manifold import TSNE
 
+    # identical codes (a collapsed model) give t-SNE a zero-variance start, on
+    # which sklearn's Barnes-Hut t-SNE crashes the process (segmentation fault)
+    if not np.ptp(Z, axis=0).any():
+        raise ValueError(f"all {len(Z)} codes are identical (a collapsed model?): "
+                         f"t-SNE cannot spread them; use method='pca' to see them.")
     perplexity = float(min(30.0, max(2.0, (len(Z) - 1) / 3.0)))
     tsne = TSNE(2, init="pca", perplexity=perplexity, random_state=random_state)
-    return tsne.fit_transform(Z), "t-SNE"
+    return tsne.fit_transform(Z / scale), "t-SNE"
 
 
 def _legend_names(classes, target_names):
@@ -247,7 +293,10 @@ def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
     """
     if method not in ("auto", "pca", "tsne"):
         raise ValueError(f"method must be 'auto', 'pca' or 'tsne'; got {method!r}.")
-    if hasattr(Z_or_estimator, "transform"):
+    if max_points is not None:
+        max_points = _check_count(max_points, "max_points")
+    # an estimator fits and transforms; a DataFrame of codes has transform only
+    if hasattr(Z_or_estimator, "fit") and hasattr(Z_or_estimator, "transform"):
         if X is None:
             raise ValueError("X is required with an estimator.")
         Z = np.asarray(Z_or_estimator.transform(X))
@@ -256,8 +305,10 @@ def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
             raise TypeError("X is only used with an estimator; pass codes' labels as "
                             "y=... .")
         Z = np.asarray(Z_or_estimator)
-    if Z.ndim != 2 or len(Z) == 0:
-        raise ValueError(f"codes must be a non-empty 2-D array; got shape {Z.shape}.")
+    if Z.ndim != 2 or 0 in Z.shape:
+        raise ValueError(f"codes must be a non-empty 2-D array with at least one "
+                         f"column; got shape {Z.shape}.")
+    Z = check_array(Z, input_name="codes", dtype=np.float64)  # numeric and finite
     if y is not None:
         y = np.asarray(y)
         if len(y) != len(Z):
@@ -269,7 +320,11 @@ def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
                                                                   replace=False))
         Z = Z[keep]
         y = None if y is None else y[keep]
-    P, axis_name = _project(np.asarray(Z, dtype=np.float64), method, random_state)
+    P, axis_name = _project(Z, method, random_state)
+    P = np.asarray(P, dtype=np.float64)  # t-SNE gives float32
+    if not np.all(np.abs(P) <= _PLOT_MAX):
+        raise ValueError(f"the codes are too large to draw (beyond {_PLOT_MAX:g} "
+                         f"{'after projection ' if axis_name != 'code' else ''}).")
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 5.2))
     else:
@@ -315,8 +370,8 @@ def plot_samples(vae, n_samples=64, *, image_shape=None, random_state=0, title=N
     -------
     fig : matplotlib.figure.Figure
     """
-    if not isinstance(n_samples, Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+    _check_method(vae, "vae", ("sample",), "a fitted VAE")
+    n_samples = _check_count(n_samples, "n_samples")
     X_new = np.asarray(vae.sample(n_samples, random_state=random_state))
     shape = _image_shape(image_shape, X_new.shape[1], vae)
     images = _as_images(X_new, shape)
@@ -358,18 +413,34 @@ def plot_latent_grid(vae, n=15, *, dims=(0, 1), extent=None, image_shape=None,
     -------
     fig : matplotlib.figure.Figure
     """
-    n_components = int(vae.n_components)
-    if not isinstance(n, Integral) or n < 2:
-        raise ValueError(f"n must be an integer >= 2; got {n!r}.")
-    dims = tuple(int(d) for d in dims)
-    if len(dims) != 2 or dims[0] == dims[1] or not all(0 <= d < n_components for d in dims):
+    _check_method(vae, "vae", ("inverse_transform",), "a fitted autoencoder or VAE")
+    n_components = getattr(vae, "n_components", None)
+    if not isinstance(n_components, Integral) or isinstance(n_components, bool):
+        raise TypeError(f"vae must have an integer n_components (the width of the "
+                        f"codes it decodes); {type(vae).__name__} has "
+                        f"n_components={n_components!r}.")
+    n = _check_count(n, "n", min_val=2)
+    dims_ok = (isinstance(dims, (tuple, list, np.ndarray)) and np.ndim(dims) == 1
+               and len(dims) == 2
+               and all(isinstance(d, Integral) and not isinstance(d, bool) for d in dims))
+    if not dims_ok or dims[0] == dims[1] or not all(0 <= d < n_components for d in dims):
         raise ValueError(f"dims must be two distinct latent dimensions in "
                          f"[0, {n_components}); got {dims!r}.")
+    dims = tuple(int(d) for d in dims)
     if extent is None:
         from scipy.stats import norm
 
         values = norm.ppf(np.linspace(0.05, 0.95, n))
     else:
+        big = float(np.finfo(np.float32).max) / 2  # the codes are float32
+        ok = (isinstance(extent, (tuple, list, np.ndarray)) and np.ndim(extent) == 1
+              and len(extent) == 2
+              and all(isinstance(e, Real) and not isinstance(e, bool) for e in extent)
+              and all(np.isfinite(e) and abs(e) <= big for e in extent)
+              and extent[0] != extent[1])
+        if not ok:
+            raise ValueError(f"extent must be two different finite numbers (low, high) "
+                             f"within float32's range; got {extent!r}.")
         values = np.linspace(float(extent[0]), float(extent[1]), n)
     # Row r (top to bottom) has decreasing y; column c increasing x.
     Z = np.zeros((n * n, n_components), dtype=np.float32)
@@ -409,12 +480,20 @@ def _history(obj):
     return history
 
 
+#: the largest magnitude drawn: matplotlib cannot lay out ticks for a range
+#: near the largest float (history values beyond it are gaps, codes an error)
+_PLOT_MAX = 1e300
+
+
 def _history_column(history, key):
-    """``key``'s value per epoch as floats (NaN where missing); None if no epoch has it."""
+    """``key``'s value per epoch as floats (NaN where missing, infinite or
+    beyond ``_PLOT_MAX``); None if no epoch has it."""
     values = [h.get(key) for h in history]
     if all(v is None for v in values):
         return None
-    return [np.nan if v is None else float(v) for v in values]
+    values = np.array([np.nan if v is None else float(v) for v in values])
+    values[~(np.abs(values) <= _PLOT_MAX)] = np.nan
+    return values.tolist()
 
 
 def _draw_history(ax, history, name, log):
@@ -454,7 +533,8 @@ def plot_history(estimator, *, log=False, ax=None, title=None):
         early stopping keeps: the lowest ``valid_loss``, or the highest
         ``valid_acc`` when the history has it), the list itself, or a
         mapping ``{name: estimator}`` drawn as one panel per model (losses
-        of different models need not share a scale).
+        of different models need not share a scale). A loss that is NaN,
+        infinite or beyond 1e300 (a diverged epoch) leaves a gap in its curve.
     log : bool, default=False
         Logarithmic loss axis.
     ax : matplotlib Axes, default=None
@@ -499,9 +579,22 @@ def _records(report):
             report = report.reset_index()  # e.g. indexed by (kind, level)
         return report.to_dict("records"), {}
     if isinstance(report, Mapping):  # dict of columns
-        n = len(next(iter(report.values()), ()))
+        lengths = {k: len(v) if hasattr(v, "__len__") and not isinstance(v, str) else None
+                   for k, v in report.items()}
+        if None in lengths.values() or len(set(lengths.values())) > 1:
+            raise ValueError(f"a report given as a dict needs columns (lists) of equal "
+                             f"length; got lengths {lengths}.")
+        n = next(iter(lengths.values()), 0)
         return [{k: v[i] for k, v in report.items()} for i in range(n)], {}
-    return [dict(r) for r in report], {}
+    if isinstance(report, (str, bytes)) or not hasattr(report, "__iter__"):
+        raise TypeError(f"report must be a RobustnessReport, a DataFrame, a list of "
+                        f"dict or a dict of lists; got {type(report).__name__}.")
+    records = list(report)
+    bad = [i for i, r in enumerate(records) if not isinstance(r, Mapping)]
+    if bad:
+        raise TypeError(f"every record of the report must be a dict; record {bad[0]} "
+                        f"is {records[bad[0]]!r}.")
+    return [dict(r) for r in records], {}
 
 
 def _is_number(value):
@@ -568,8 +661,15 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", style="input"
         raise ValueError("the robustness report is empty.")
     columns = list(dict.fromkeys(c for r in records for c in r))
     for col in (x, by):
-        if col not in columns:
-            raise ValueError(f"the report has no {col!r} column; columns: {columns}.")
+        missing = [i for i, r in enumerate(records) if col not in r]
+        if missing:
+            raise ValueError(f"the report has no {col!r} column in record "
+                             f"{missing[0]} (which has {list(records[missing[0]])}); "
+                             f"columns: {columns}.")
+    if metrics is not None and not isinstance(metrics, str) and not (
+            isinstance(metrics, (list, tuple)) and all(isinstance(m, str) for m in metrics)):
+        raise TypeError(f"metrics must be a column name or a list of column names; "
+                        f"got {metrics!r}.")
     numeric = [c for c in columns if c not in (x, by, style)
                and any(_is_number(r.get(c)) for r in records)
                and all(_is_number(r.get(c)) or r.get(c) is None for r in records)]

@@ -47,27 +47,3 @@ settings.register_profile(
     **_COMMON)
 settings.load_profile(os.environ.get("SKAE_HYPOTHESIS_PROFILE", "ci"))
 
-
-#: Bugs the fuzz tests found that are still open (plotting argument checks and
-#: the CLI's handling of non-finite .mat data; see issue 13 item 6). Each is an
-#: expected failure, strict: the day one is fixed its test passes, and the run
-#: fails until the entry is removed. Nothing here is hidden: these are the
-#: open items of the reliability work.
-KNOWN_OPEN_BUGS = (
-    "tests/test_fuzz.py::test_found_inputs[plot_",
-    "tests/test_fuzz.py::test_found_cli_inputs[",
-    "tests/test_fuzz.py::test_plot_latent_space",
-    "tests/test_fuzz.py::test_plot_samples",
-    "tests/test_fuzz.py::test_plot_latent_grid",
-    "tests/test_fuzz.py::test_plot_robustness",
-    "tests/test_fuzz.py::test_cli_reconstruct",
-)
-
-
-def pytest_collection_modifyitems(config, items):
-    import pytest
-
-    for item in items:
-        if item.nodeid.startswith(KNOWN_OPEN_BUGS):
-            item.add_marker(pytest.mark.xfail(
-                strict=True, reason="open bug found by fuzzing (issue 13 item 6)"))
