@@ -9,14 +9,15 @@ The public API is flat::
 (matplotlib and torchvision are imported only when they are used).
 """
 
-from ._autoencoder import AutoencoderTransformer
-from ._classifier import EncoderClassifier
-from ._denoising import DenoisingAE
-from ._noise import NoiseInjector
 from ._persistence import ModelFileError, load, save
-from ._vae import VAETransformer
-
-__version__ = "0.1.0"
+from ._registry import (
+    AutoencoderTransformer,
+    DenoisingAE,
+    EncoderClassifier,
+    NoiseInjector,
+    VAETransformer,
+)
+from ._version import __version__
 
 __all__ = [
     "AutoencoderTransformer",

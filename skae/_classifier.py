@@ -7,7 +7,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context, clone
-from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -29,7 +28,7 @@ from ._training import (
     resolve_device,
     train,
 )
-from ._validation import validate_X, validate_X_y
+from ._validation import is_fitted, validate_X, validate_X_y
 
 #: marks, in a saved state, that ``autoencoder_`` is the ``autoencoder`` parameter
 _SAME_AS_PARAM = "__autoencoder_param__"
@@ -79,14 +78,6 @@ class AccuracyCrossEntropy(nn.CrossEntropyLoss):
     def forward(self, logits, target):
         self.terms = {"acc": (logits.detach().argmax(1) == target).float().mean()}
         return super().forward(logits, target)
-
-
-def _is_fitted(estimator):
-    try:
-        check_is_fitted(estimator)
-    except NotFittedError:
-        return False
-    return True
 
 
 def _softmax64(module):
@@ -258,11 +249,11 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
         """The autoencoder to take the encoder from, pretrained on X if needed."""
         ae = self.autoencoder
         if isinstance(ae, FrozenEstimator):
-            if not isinstance(ae.estimator, BaseAutoencoder) or not _is_fitted(ae.estimator):
+            if not isinstance(ae.estimator, BaseAutoencoder) or not is_fitted(ae.estimator):
                 raise ValueError(f"a FrozenEstimator passed as autoencoder must wrap a "
                                  f"fitted skae autoencoder; got {ae.estimator!r}.")
             ae = ae.estimator
-        if ae is not None and _is_fitted(ae):
+        if ae is not None and is_fitted(ae):
             if ae.n_features_in_ != X.shape[1]:
                 raise ValueError(
                     f"X has {X.shape[1]} features, but the fitted autoencoder "

@@ -29,10 +29,10 @@ import warnings
 
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
 from ._io import atomic_write
+from ._registry import ESTIMATORS
+from ._validation import is_fitted
 
 FORMAT = "skae-model"
 FORMAT_VERSION = 2
@@ -57,13 +57,6 @@ def _error(path, reason):
 def _brief(exc):
     """The first 300 characters of an exception's message, on one line."""
     return " ".join(str(exc).split())[:300] or type(exc).__name__
-
-
-def _registry():
-    import skae
-
-    return {name: obj for name, obj in vars(skae).items()
-            if inspect.isclass(obj) and issubclass(obj, BaseEstimator)}
 
 
 def encode_value(value):
@@ -98,9 +91,8 @@ def decode_value(value, tensors):
 
 def encode_estimator(est, tensors=None, prefix="est"):
     """JSON-able description of ``est``; its tensors go into ``tensors``."""
-    registry = _registry()
     name = type(est).__name__
-    if registry.get(name) is not type(est):
+    if ESTIMATORS.get(name) is not type(est):
         raise TypeError(f"skae.save only saves skae estimators, not {name}")
     params = {}
     for key, value in est.get_params(deep=False).items():
@@ -114,7 +106,7 @@ def encode_estimator(est, tensors=None, prefix="est"):
         else:
             params[key] = encode_value(value)
     out = {"__skae_estimator__": name, "params": params, "prefix": prefix}
-    if tensors is not None and _is_fitted(est) and hasattr(est, "_get_fitted_state"):
+    if tensors is not None and is_fitted(est) and hasattr(est, "_get_fitted_state"):
         state, est_tensors = est._get_fitted_state()
         out["fitted"] = _encode_state(state, tensors, prefix)
         for key, tensor in est_tensors.items():
@@ -134,7 +126,7 @@ def _encode_state(state, tensors, prefix):
 
 def decode_estimator(desc, tensors):
     name = desc["__skae_estimator__"]
-    cls = _registry().get(name)
+    cls = ESTIMATORS.get(name)
     if cls is None:
         raise ValueError(f"unknown estimator class {name!r}")
     params = {k: decode_value(v, tensors) for k, v in desc["params"].items()}
@@ -145,14 +137,6 @@ def decode_estimator(desc, tensors):
         state = {k: decode_value(v, tensors) for k, v in desc["fitted"].items()}
         est._set_fitted_state(state, own)
     return est
-
-
-def _is_fitted(est):
-    try:
-        check_is_fitted(est)
-        return True
-    except NotFittedError:
-        return False
 
 
 def save(estimator, path):

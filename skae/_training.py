@@ -230,6 +230,29 @@ class KeepLastEpoch(Callback):
         self.weights_ = None
 
 
+class FitEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` scoped to the fit that has a validation set.
+
+    Epochs without the monitored score (``partial_fit`` after ``fit``, which
+    holds out no validation data) pass by unwatched, and the copy of the best
+    weights is let go once they are restored, so the fitted net can stay as
+    it is: no callback is removed after the fit.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.monitor in net.history[-1]:
+            super().on_epoch_end(net, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        super().on_train_end(net, **kwargs)
+        self.best_model_weights_ = None
+
+    def restore_best(self, net):
+        """Load the best weights (training was cut short by an error)."""
+        net.module_.load_state_dict(self.best_model_weights_)
+        self.best_model_weights_ = None
+
+
 class RecordTerms(Callback):
     """Record the criterion's per-batch ``terms`` (e.g. a VAE's ``recon`` and
     ``kl``) so that ``PassthroughScoring`` averages them per epoch."""
@@ -246,7 +269,10 @@ class EpochCheckpoint(Callback):
     The state is the module's and the optimizer's, the history, the early
     stopping state, the fit's generators and a fingerprint of the settings
     and data; :func:`train` resumes from it. Put after early stopping, so it
-    saves the early-stopping state of the epoch it ends.
+    saves the early-stopping state of the epoch it ends. It serves one fit:
+    at the end of it (completed or interrupted) it lets go of its file, the
+    generators and the resumed state, and later ``partial_fit`` calls pass
+    it by.
     """
 
     def __init__(self, path, fingerprint, random, resume=None):
@@ -263,6 +289,8 @@ class EpochCheckpoint(Callback):
                 setattr(es, key, value)
 
     def on_epoch_end(self, net, **kwargs):
+        if self.path is None:  # the fit it served has ended
+            return
         es = dict(net.callbacks_).get("early_stopping")
         state = {
             "fingerprint": self.fingerprint,
@@ -276,6 +304,9 @@ class EpochCheckpoint(Callback):
                 key: _plain(getattr(es, key)) for key in
                 ("misses_", "dynamic_threshold_", "best_epoch_", "best_model_weights_")}
         atomic_write(self.path, lambda f: torch.save(state, f))
+
+    def on_train_end(self, net, **kwargs):
+        self.path = self.random = self.resume = None
 
 
 # ---------------------------------------------------------------- the net
@@ -367,7 +398,7 @@ def _callbacks(est, criterion, early_stopping, checkpoint=None):
     if early_stopping:
         # after the others: stopping ends the epoch, and they should see it
         monitor = dict(VALID_LOSS_MONITOR, **est._early_stopping_monitor)
-        callbacks.append(("early_stopping", EarlyStopping(
+        callbacks.append(("early_stopping", FitEarlyStopping(
             patience=est.patience, threshold=est.tol, load_best=True, **monitor)))
     if checkpoint is not None:
         callbacks.append(("checkpoint", checkpoint))
@@ -511,11 +542,9 @@ def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stop
     finally:
         attach_generator(net.module_, None)
         net.random = net.corruption = None
-        # the validation data is not kept alive, and later partial_fit calls
-        # (no validation) must not be stopped early nor checkpointed
-        net.train_split = None
-        net.callbacks_ = [(name, cb) for name, cb in net.callbacks_
-                          if name not in ("early_stopping", "checkpoint")]
+        # the validation data is not kept alive; the early stopping and the
+        # checkpoint of this fit have ended with it (see their on_train_end)
+        net.set_params(train_split=None)
     if completed and checkpoint is not None and os.path.exists(checkpoint):
         os.remove(checkpoint)  # an interrupted fit keeps it, to be resumed
     return net
@@ -539,7 +568,7 @@ def _run(net, data, epochs, max_epochs):
                 f"epoch {exc.epoch}. The usual causes are a learning rate that is too "
                 f"high (lower lr) or unscaled input (scale X, e.g. StandardScaler or "
                 f"MinMaxScaler).") from None
-        net.module_.load_state_dict(es.best_model_weights_)
+        es.restore_best(net)
         _trim_history(net)
         warnings.warn(
             f"training diverged: the {what} loss became NaN or infinite in epoch "
@@ -553,7 +582,7 @@ def _run(net, data, epochs, max_epochs):
         done = len(net.history)
         if done == 0:
             raise KeyboardInterrupt
-        if es is not None and es.best_model_weights_ is not None:
+        if es is not None and es.best_epoch_:  # FitEarlyStopping restored them
             kept = f"the weights of epoch {es.best_epoch_} (the best so far) were kept"
         else:  # KeepLastEpoch put them back
             kept = f"the weights after epoch {done} were kept"

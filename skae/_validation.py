@@ -12,11 +12,13 @@ and close two gaps that the fuzz tests (tests/test_fuzz.py) found in it:
 
 :func:`check_callbacks` checks the ``callbacks`` parameter's items, which
 skorch would otherwise reject deep in ``initialize`` with an
-``AttributeError``.
+``AttributeError``. :func:`is_fitted` asks sklearn's ``check_is_fitted``
+without raising.
 """
 
 import numpy as np
-from sklearn.utils.validation import validate_data
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 #: the float dtypes skae computes in: float64 and float32 are kept, others
 #: (ints, bools, float16, object numbers) become float64
@@ -103,3 +105,16 @@ def check_callbacks(callbacks, estimator=None):
             raise TypeError(f"callbacks{owner}: item {i} must be a skorch Callback "
                             f"(or a (name, Callback) tuple); got {callback!r} of type "
                             f"{type(callback).__name__}.")
+
+
+def is_fitted(estimator):
+    """Whether ``check_is_fitted(estimator)`` passes.
+
+    Only its ``NotFittedError`` means no; any other error (e.g. for an object
+    that is not an estimator) is raised.
+    """
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True

@@ -19,19 +19,12 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
-from . import (
-    AutoencoderTransformer,
-    DenoisingAE,
-    NoiseInjector,
-    VAETransformer,
-    __version__,
-    load,
-    save,
-)
+from ._persistence import load, save
+from ._registry import AutoencoderTransformer, DenoisingAE, NoiseInjector, VAETransformer
 from ._utils import format_table, image_shape_of
+from ._validation import is_fitted
+from ._version import __version__
 from .datasets import (
     DATASET_NAMES,
     MIN_SUBSET_SIZE,
@@ -307,11 +300,9 @@ def _load_model(path):
     if not (hasattr(model, "reconstruct") or hasattr(model, "inverse_transform")):
         raise CLIError(f"the {name} in {path} does not reconstruct images; expected "
                        f"an autoencoder (e.g. from `skae fit`).")
-    try:
-        check_is_fitted(model)
-    except NotFittedError:
+    if not is_fitted(model):
         raise CLIError(f"the {name} in {path} is not fitted; train it first (e.g. "
-                       f"with `skae fit`).") from None
+                       f"with `skae fit`).")
     return model
 
 

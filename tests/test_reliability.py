@@ -286,6 +286,29 @@ def test_checkpoint_of_another_fit_is_ignored_with_a_warning(tmp_path):
         AutoencoderTransformer(**kw).fit(X_DIGITS)
 
 
+def test_early_stopping_and_checkpoint_serve_one_fit(tmp_path):
+    """After fit, partial_fit trains without validation: the fit's early
+    stopping and checkpoint pass it by (no callback is removed from the net,
+    so the user's callbacks keep their state) and hold no copy of weights."""
+    path = tmp_path / "fit.ckpt"
+    ae = AutoencoderTransformer(n_components=4, hidden_layer_sizes=(16,), max_epochs=3,
+                                random_state=0, checkpoint=str(path),
+                                callbacks=[("count", CountEpochs())]).fit(X_DIGITS)
+    names = [name for name, _ in ae.net_.callbacks_]
+    assert "early_stopping" in names and "checkpoint" in names
+    assert ae.net_.train_split is None  # the validation data is let go
+    es = dict(ae.net_.callbacks_)["early_stopping"]
+    assert es.best_model_weights_ is None
+    assert not path.exists()
+    for _ in range(2):
+        ae.partial_fit(X_DIGITS)
+    assert not path.exists()  # partial_fit writes no checkpoint
+    assert [name for name, _ in ae.net_.callbacks_] == names
+    assert dict(ae.net_.callbacks_)["count"].count == 3 + 2  # state kept
+    assert len(ae.history_) == 5 and "valid_loss" not in ae.history_[-1]
+    assert np.isfinite(ae.transform(X_DIGITS)).all()
+
+
 # ---------------------------------------------------------------- threads
 def _fit(est):
     return est.fit(X_DIGITS)
