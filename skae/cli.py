@@ -321,9 +321,6 @@ def cmd_reconstruct(args):
     except ValueError as exc:
         raise CLIError(str(exc).replace("key=NAME", "--key NAME")) from None
     key, scale = layout.key, f"{layout.scale:g}"
-    if not np.isfinite(X).all():
-        raise CLIError(f"{key!r} holds NaN or infinite values; an autoencoder "
-                       f"reconstructs finite images only.")
     if getattr(model, "loss_", None) == "bce" and (X.min() < 0 or X.max() > 1):
         raise CLIError(f"the model was trained on values in [0, 1] but {key!r} holds "
                        f"values in [{X.min():.4g}, {X.max():.4g}] after scaling "
@@ -468,7 +465,19 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the ``skae`` command; returns the exit status."""
+    """Run the ``skae`` command (``skae --help`` lists its commands).
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The command-line arguments after ``skae``; None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        The exit status: 0 on success, 1 on an error (reported as one line
+        on stderr), 130 when interrupted; bad arguments exit with status 2.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

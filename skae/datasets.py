@@ -54,7 +54,7 @@ _IDX_DTYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype
 
 
 def load_digits(*, return_X_y=False):
-    """sklearn's bundled 8x8 digits scaled to [0, 1] (no download).
+    """Load scikit-learn's bundled 8x8 digits, scaled to [0, 1] (no download).
 
     Parameters
     ----------
@@ -349,7 +349,7 @@ def load_train_test(name="digits", *, n_train=None, n_test=None, root=None,
     Returns
     -------
     X_train, y_train, X_test, y_test : ndarray
-        float32 images flattened, in [0, 1], and int64 labels.
+        Flattened float32 images in [0, 1], and int64 labels.
     image_shape : tuple of int
         ``(height, width)`` of one image, e.g. for ``image_shape=`` of a conv
         autoencoder or for plotting.
@@ -405,9 +405,10 @@ def load_train_test(name="digits", *, n_train=None, n_test=None, root=None,
 class MatLayout:
     """Where and how :func:`read_mat_images` found images in a MATLAB file.
 
-    :func:`write_mat_images` writes rows back this way.
+    :func:`write_mat_images` writes rows back this way. A frozen dataclass:
+    each parameter is the attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     key : str
         The variable that holds the images.
@@ -493,8 +494,9 @@ def read_mat_images(path, n_features, *, image_shape=None, key=None, scale="auto
         When there is no file at ``path``.
     ValueError
         When the file cannot be read as a MATLAB file, the variable is
-        missing, not chosen or not a numeric array, or its shape fits none
-        of the layouts.
+        missing, not chosen or not a numeric array, its shape fits none
+        of the layouts, or it holds NaN, infinite values or values beyond
+        float32's range.
 
     Examples
     --------
@@ -547,6 +549,10 @@ def read_mat_images(path, n_features, *, image_shape=None, key=None, scale="auto
     if scale not in (1, 255):
         raise ValueError(f"scale must be 'auto', 255 or 1; got {scale!r}.")
     rows, images_last = _mat_rows(array, n_features, image_shape_of(n_features, image_shape))
+    if array.dtype.kind == "f" and not (np.abs(rows) <= np.finfo(np.float32).max).all():
+        raise ValueError(f"variable {key!r} holds NaN, infinite values or values "
+                         f"beyond float32's range (|x| > 3.4e38); images must be "
+                         f"finite.")
     X = rows.astype(np.float32)
     if scale != 1:
         X /= np.float32(scale)

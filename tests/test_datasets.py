@@ -296,7 +296,12 @@ def test_mat_errors(tmp_path):
     savemat(tmp_path / "two.mat", {"a": np.zeros((2, 4)), "b": np.zeros((2, 4))})
     savemat(tmp_path / "text.mat", {"input_images": "hello"})
     (tmp_path / "bad.mat").write_bytes(b"not a MATLAB file" * 10)
+    for name, value in [("nan", np.nan), ("inf", -np.inf), ("huge", 1e300)]:
+        savemat(tmp_path / f"{name}.mat", {"a": np.where(np.eye(2, 4), value, 0.5)})
     cases = [
+        ("nan.mat", {}, "holds NaN, infinite values or values beyond float32"),
+        ("inf.mat", {}, "holds NaN, infinite values"),
+        ("huge.mat", {}, r"beyond float32's range \(\|x\| > 3.4e38\)"),
         ("two.mat", {}, r"several variables \(a, b\); choose one with key=NAME"),
         ("two.mat", {"key": "c"}, "no variable 'c' in .*; available: a, b"),
         ("two.mat", {"key": "a", "scale": 10}, "scale must be"),
