@@ -46,7 +46,11 @@ default_role = "py:obj"  # `name` in docstrings links to the object when it can
 # -- API reference: autosummary + numpydoc -----------------------------------
 autosummary_generate = True
 autodoc_typehints = "none"  # the numpydoc docstrings already give the types
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
+# A class page shows the methods its skae bases define (an autoencoder's fit,
+# transform, ... live in the private skae._base.BaseAutoencoder), not those of
+# scikit-learn's bases: docs/_templates/autosummary/class.rst lists those bases
+# under :inherited-members:, whose members are left out.
 numpydoc_show_class_members = False  # the class template lists the methods
 numpydoc_class_members_toctree = False
 

@@ -31,6 +31,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._docs import fill_doc
 from ._modules import (
     ACTIVATIONS,
     AutoencoderModule,
@@ -99,6 +100,17 @@ def check_hidden(hidden_layer_sizes, architecture):
     return hidden
 
 
+def init_args(parent, args):
+    """The arguments of ``parent.__init__`` picked from ``args``.
+
+    ``args`` is a subclass ``__init__``'s ``locals()``: a subclass lists every
+    parameter in its own signature (scikit-learn reads it) and hands its
+    parent's on with ``super().__init__(**init_args(Parent, locals()))``,
+    without naming each one again.
+    """
+    return {name: args[name] for name in parent._get_param_names()}
+
+
 def in_unit_interval(X):
     return X.size > 0 and float(np.min(X)) >= 0.0 and float(np.max(X)) <= 1.0
 
@@ -144,6 +156,30 @@ class BaseTrainer(BaseEstimator):
         check_callbacks(self.callbacks, self)
         return copy.deepcopy(self.callbacks) or []
 
+    def _predict(self, fn, X, n_out=None, *, out_dtype=None, reduce=None):
+        """``fn`` (tensor -> tensor) applied to ``X`` in inference batches.
+
+        Checks that the estimator is fitted, then X as in ``fit``. The output
+        has ``n_out`` columns (None: as many as X) and X's float dtype unless
+        ``out_dtype`` is given; ``reduce`` is :func:`predict_batches`'.
+        """
+        check_is_fitted(self)
+        X = validate_X(self, X, reset=False)
+        return self._infer(fn, X, X.shape[1] if n_out is None else n_out,
+                           out_dtype or X.dtype, reduce=reduce)
+
+    def _infer(self, fn, A, n_out, out_dtype, reduce=None):
+        """:func:`predict_batches` of ``fn`` over the checked array ``A``, with
+        the network in eval mode, on the device of its weights."""
+        return predict_batches(fn, A, n_out, self.net_.prepare_inference(), out_dtype,
+                               reduce=reduce)
+
+    @property
+    def encoder_(self):
+        """The trained encoder (``net_.module_.encoder``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_.encoder
+
     def _set_fitted(self, net):
         self.net_ = net
         self.history_ = history_records(net.history)
@@ -156,6 +192,7 @@ class BaseTrainer(BaseEstimator):
         return tags
 
 
+@fill_doc
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTrainer):
     """Common machinery of skae's autoencoders; not for direct use."""
 
@@ -175,12 +212,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
         self.dropout = dropout
         self.output_activation = output_activation
         self.loss = loss
-        super().__init__(
-            optimizer=optimizer, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, patience=patience, tol=tol,
-            device=device, random_state=random_state, verbose=verbose,
-            callbacks=callbacks, checkpoint=checkpoint)
+        super().__init__(**init_args(BaseTrainer, locals()))
 
     # ------------------------------------------------------------ hooks
     def _build(self, n_features):
@@ -201,9 +233,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
         return apply_output_activation(self.decoder_(z), self.output_activation_)
 
     # ------------------------------------------------------------ validation
-    def _validate_X(self, X, reset):
-        return validate_X(self, X, reset=reset)
-
     def _resolve_settings(self, X):
         """Set the data-dependent fitted settings from the first training X."""
         unit = in_unit_interval(X)
@@ -249,19 +278,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
     def fit(self, X, y=None):
         """Train the autoencoder on X (``y`` is ignored).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; images are flattened rows.
-        y : Ignored
-            Not used, present for API consistency.
+        {{parameters_X_y}}
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        X = self._validate_X(X, reset=True)
+        X = validate_X(self, X, reset=True)
         return self._set_fitted(self._new_net(X, early_stopping=self.early_stopping,
                                               checkpoint=self.checkpoint))
 
@@ -273,12 +297,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
         training it, so that data too large for memory can be streamed in
         chunks.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            A chunk of training data.
-        y : Ignored
-            Not used, present for API consistency.
+        {{parameters_X_y}}
 
         Returns
         -------
@@ -286,21 +305,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
             The estimator, trained for one more epoch.
         """
         if not hasattr(self, "net_"):
-            X = self._validate_X(X, reset=True)
+            X = validate_X(self, X, reset=True)
             # one epoch, no validation split: a local decision, the
             # ``early_stopping`` parameter is left as the user set it
             return self._set_fitted(self._new_net(X, early_stopping=False, n_epochs=1))
-        X = self._validate_X(X, reset=False)
+        X = validate_X(self, X, reset=False)
         self._check_chunk(X)
         train_more(self.net_, X, seed=self._seed_ + self.n_iter_,
                    device=self.net_.weights_device, corruption=self._corruptions()[0])
         return self._set_fitted(self.net_)
-
-    @property
-    def encoder_(self):
-        """The trained encoder (``net_.module_.encoder``)."""
-        check_is_fitted(self, "net_")
-        return self.net_.module_.encoder
 
     @property
     def decoder_(self):
@@ -337,21 +350,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
     def transform(self, X):
         """Encode X into latent codes.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to encode.
+        {{parameters_X}}
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
             Latent codes, of X's float dtype.
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        device = self.net_.prepare_inference()
-        return predict_batches(self._encode_tensor, X, self.n_components, device,
-                               X.dtype)
+        return self._predict(self._encode_tensor, X, self.n_components)
 
     def inverse_transform(self, X):
         """Decode latent codes back to data space.
@@ -373,9 +379,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
             raise ValueError(f"X has {Z.shape[1]} features, but inverse_transform of "
                              f"{type(self).__name__} expects {self.n_components} "
                              f"(n_components) latent features.")
-        device = self.net_.prepare_inference()
-        return predict_batches(self._decode_tensor, Z, self.n_features_in_, device,
-                               Z.dtype)
+        return self._infer(self._decode_tensor, Z, self.n_features_in_, Z.dtype)
 
     def _reconstruct_tensor(self, x):
         return self._decode_tensor(self._encode_tensor(x))
@@ -383,64 +387,52 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
     def reconstruct(self, X):
         """Encode then decode X: ``inverse_transform(transform(X))`` in one pass.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to reconstruct.
+        For a :class:`~skae.DenoisingAE` this is the denoised X; its ``denoise``
+        is this same method.
+
+        {{parameters_X}}
 
         Returns
         -------
         X_rec : ndarray of shape (n_samples, n_features)
             Reconstructions, of X's float dtype.
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        device = self.net_.prepare_inference()
-        return predict_batches(self._reconstruct_tensor, X, self.n_features_in_,
-                               device, X.dtype)
+        return self._predict(self._reconstruct_tensor, X)
 
     def score_samples(self, X):
         """Minus each sample's mean squared reconstruction error.
 
         Higher is better, so it is usable as an anomaly score (low = unusual).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
+        {{parameters_X}}
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
             ``-mean((X - reconstruct(X)) ** 2, axis=1)``, computed in float64.
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        device = self.net_.prepare_inference()
-
         def neg_mse(rec, X_batch):
             diff = rec.astype(np.float64) - np.asarray(X_batch, dtype=np.float64)
             return -np.mean(diff * diff, axis=1)
 
-        return predict_batches(self._reconstruct_tensor, X, None, device,
-                               np.float64, reduce=neg_mse)
+        return self._predict(self._reconstruct_tensor, X, out_dtype=np.float64,
+                             reduce=neg_mse)
 
     def score(self, X, y=None):
-        """Minus the mean squared reconstruction error (higher is better).
+        """Mean of :meth:`score_samples` over X (higher is better).
 
-        This is what ``GridSearchCV`` maximises when no scorer is given.
+        Minus the mean squared reconstruction error for
+        :class:`~skae.AutoencoderTransformer` and :class:`~skae.DenoisingAE`,
+        the mean ELBO per sample in nats (with beta = 1) for
+        :class:`~skae.VAETransformer`. This is what ``GridSearchCV`` maximises
+        when no scorer is given.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-        y : Ignored
-            Not used, present for API consistency.
+        {{parameters_X_y}}
 
         Returns
         -------
         score : float
-            ``-mean((X - reconstruct(X)) ** 2)`` in float64.
+            ``mean(score_samples(X))``, computed in float64.
         """
         return float(np.mean(self.score_samples(X)))
 

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._autoencoder import AutoencoderTransformer
-from ._base import TRAINING_CONSTRAINTS, BaseAutoencoder, BaseTrainer
+from ._base import TRAINING_CONSTRAINTS, BaseAutoencoder, BaseTrainer, init_args
 from ._docs import fill_doc
 from ._modules import ACTIVATIONS, DenseEncoder
 from ._training import (
@@ -28,7 +28,7 @@ from ._training import (
     resolve_device,
     train,
 )
-from ._validation import is_fitted, validate_X, validate_X_y
+from ._validation import is_fitted, validate_X_y
 
 #: marks, in a saved state, that ``autoencoder_`` is the ``autoencoder`` parameter
 _SAME_AS_PARAM = "__autoencoder_param__"
@@ -78,12 +78,6 @@ class AccuracyCrossEntropy(nn.CrossEntropyLoss):
     def forward(self, logits, target):
         self.terms = {"acc": (logits.detach().argmax(1) == target).float().mean()}
         return super().forward(logits, target)
-
-
-def _softmax64(module):
-    def proba(x):
-        return torch.softmax(module(x).double(), dim=1)
-    return proba
 
 
 @fill_doc
@@ -178,15 +172,13 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
         early stopping) and ``dur`` (seconds).
     n_iter_ : int
         Number of epochs of classifier training.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of str
-        Feature names, when X was a DataFrame with string column names.
+    {{n_features_in_}}
+    {{feature_names_in_}}
 
     See Also
     --------
-    AutoencoderTransformer : the default autoencoder.
-    sklearn.neural_network.MLPClassifier : the same head without pretraining.
+    AutoencoderTransformer : The default autoencoder.
+    sklearn.neural_network.MLPClassifier : The same head without pretraining.
 
     Examples
     --------
@@ -229,12 +221,7 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
-        super().__init__(
-            optimizer=optimizer, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-            max_epochs=max_epochs, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, patience=patience, tol=tol,
-            device=device, random_state=random_state, verbose=verbose,
-            callbacks=callbacks, checkpoint=checkpoint)
+        super().__init__(**init_args(BaseTrainer, locals()))
 
     # ------------------------------------------------------------ building
     def _head_sizes(self):
@@ -331,12 +318,6 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
         return self._set_fitted(net)
 
     @property
-    def encoder_(self):
-        """The classifier's encoder (``net_.module_.encoder``)."""
-        check_is_fitted(self, "net_")
-        return self.net_.module_.encoder
-
-    @property
     def head_(self):
         """The classification head (``net_.module_.head``)."""
         check_is_fitted(self, "net_")
@@ -346,29 +327,23 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
     def predict_proba(self, X):
         """Class probabilities (softmax of the network's outputs).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to classify.
+        {{parameters_X}}
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``, of X's float dtype.
         """
-        check_is_fitted(self)
-        X = validate_X(self, X, reset=False)
-        device = self.net_.prepare_inference()
-        return predict_batches(_softmax64(self.net_.module_), X, len(self.classes_), device,
-                               X.dtype)
+        check_is_fitted(self)  # before classes_ is read
+        return self._predict(self._proba_tensor, X, len(self.classes_))
+
+    def _proba_tensor(self, x):
+        return torch.softmax(self.net_.module_(x).double(), dim=1)
 
     def predict(self, X):
         """Predict class labels.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to classify.
+        {{parameters_X}}
 
         Returns
         -------

@@ -7,9 +7,10 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import BaseAutoencoder
+from ._base import BaseAutoencoder, init_args
 from ._docs import fill_doc
 from ._noise import KINDS, NoiseInjector, check_levels, check_occlusion_shape
+from ._validation import validate_X
 
 
 @fill_doc
@@ -24,40 +25,14 @@ class DenoisingAE(BaseAutoencoder):
     :class:`~sklearn.pipeline.Pipeline`. ``denoise`` always returns the
     denoised X.
 
+    Early stopping validates on a copy of the validation inputs corrupted
+    once (fixed noise), compared with their clean version. The
+    ``train_loss`` of ``history_`` is measured on noisy input, so it is
+    higher than a plain autoencoder's.
+
     Parameters
     ----------
-    {{n_components}}
-    {{architecture}}
-    {{hidden_layer_sizes}}
-    image_shape : tuple, default=None
-        ``(C, H, W)`` or ``(H, W)`` of the flattened images in X. Conv infers a
-        square single-channel image when None; dense ignores it, except that
-        occlusion noise needs it.
-    {{activation}}
-    {{dropout}}
-    {{output_activation}}
-    {{loss}}
-    {{optimizer}}
-    {{lr}}
-    {{weight_decay}}
-    {{batch_size}}
-    {{max_epochs}}
-    early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of X, stop when the validation loss has
-        not improved by a relative ``tol`` for ``patience`` epochs, and restore
-        the best weights. The validation inputs are corrupted once (a fixed
-        noisy copy) and compared with their clean version.
-    {{validation_fraction}}
-    {{patience}}
-    {{tol}}
-    {{device}}
-    random_state : int, RandomState instance or None, default=None
-        Drives all randomness: weights, shuffling, the validation split,
-        dropout and the training noise. The same int gives the same model on
-        CPU.
-    {{verbose}}
-    {{callbacks}}
-    {{checkpoint}}
+    {{autoencoder_parameters}}
     noise : {"gaussian", "uniform", "salt_and_pepper", "occlusion", "flip", \
 "mask"} or NoiseInjector, default="gaussian"
         The corruption applied to training batches. A kind name is corrupted
@@ -86,32 +61,15 @@ class DenoisingAE(BaseAutoencoder):
 
     Attributes
     ----------
-    net_ : skorch.NeuralNet
-        The trained skorch net.
-    encoder_, decoder_ : torch.nn.Module
-        The trained halves of the network.
+    {{autoencoder_attributes}}
     noise_ : NoiseInjector
         The corruption used in training (levels, clip and shape resolved).
-    history_ : list of dict
-        One dict per epoch with ``epoch``, ``train_loss``, ``valid_loss`` (with
-        early stopping) and ``dur`` (seconds). ``train_loss`` is measured on
-        noisy input, so it is higher than a plain autoencoder's.
-    n_iter_ : int
-        Number of epochs trained.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of str
-        Feature names, when X was a DataFrame with string column names.
-    loss_, output_activation_ : str
-        The resolved loss and output activation.
-    image_shape_ : tuple or None
-        ``(C, H, W)`` used by the conv architecture (and occlusion).
 
     See Also
     --------
-    AutoencoderTransformer : the plain autoencoder.
-    NoiseInjector : the corruption, as a transformer.
-    skae.evaluation.robustness_report : errors and accuracies under noise.
+    AutoencoderTransformer : The plain autoencoder.
+    NoiseInjector : The corruption, as a transformer.
+    skae.evaluation.robustness_report : Errors and accuracies under noise.
 
     Examples
     --------
@@ -147,14 +105,7 @@ class DenoisingAE(BaseAutoencoder):
                  max_epochs=30, early_stopping=True, validation_fraction=0.1, patience=5,
                  tol=1e-4, device="auto", random_state=None, verbose=0, callbacks=None,
                  checkpoint=None, noise="gaussian", noise_level=0.2, output="latent"):
-        super().__init__(
-            n_components, architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
-            image_shape=image_shape, activation=activation, dropout=dropout,
-            output_activation=output_activation, loss=loss, optimizer=optimizer, lr=lr,
-            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            patience=patience, tol=tol, device=device, random_state=random_state,
-            verbose=verbose, callbacks=callbacks, checkpoint=checkpoint)
+        super().__init__(**init_args(BaseAutoencoder, locals()))
         self.noise = noise
         self.noise_level = noise_level
         self.output = output
@@ -194,30 +145,16 @@ class DenoisingAE(BaseAutoencoder):
     _FITTED_KEYS = BaseAutoencoder._FITTED_KEYS + ("noise_", "_value_range_")
 
     # ------------------------------------------------------------ outputs
-    def denoise(self, X):
-        """Return the denoised X (the reconstruction of X).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Possibly noisy data.
-
-        Returns
-        -------
-        X_denoised : ndarray of shape (n_samples, n_features)
-            Denoised data, of X's float dtype.
-        """
-        return self.reconstruct(X)
+    # the denoised X is the reconstruction of X: the same method, under the
+    # name that says what it is for here
+    denoise = BaseAutoencoder.reconstruct
 
     def transform(self, X):
         """Latent codes of X, or the denoised X with ``output="reconstruction"``.
 
         No noise is added.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to encode (or denoise).
+        {{parameters_X}}
 
         Returns
         -------
@@ -243,7 +180,7 @@ class DenoisingAE(BaseAutoencoder):
         """
         if self.output == "reconstruction":
             check_is_fitted(self)
-            return self._validate_X(X, reset=False).copy()
+            return validate_X(self, X, reset=False).copy()
         return super().inverse_transform(X)
 
     def get_feature_names_out(self, input_features=None):
@@ -257,6 +194,8 @@ class DenoisingAE(BaseAutoencoder):
         Returns
         -------
         feature_names_out : ndarray of str
+            The names of the codes, or of X's features with
+            ``output="reconstruction"``.
         """
         check_is_fitted(self)
         if self.output == "reconstruction":

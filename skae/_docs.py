@@ -1,13 +1,23 @@
-"""Parameter documentation written once, shared by the estimators' docstrings.
+"""Parameter and attribute documentation written once, shared by docstrings.
 
 A docstring names a shared entry as ``{{name}}`` on a line of its own, indented
-as the ``Parameters`` section; :func:`fill_doc` puts the entry's text there.
+as the section it belongs to; :func:`fill_doc` (on a class: on its docstring
+and those of the methods it defines) puts the entry's text there. A
+:data:`GROUPS` name stands for several entries in a row:
+``{{autoencoder_parameters}}`` and ``{{autoencoder_attributes}}`` list what
+the three autoencoders share (in their signature order), and
+``{{parameters_X}}`` / ``{{parameters_X_y}}`` are the whole ``Parameters``
+section of a method that takes X (and ignores y). Entries that differ
+between estimators (the classifier's ``patience``, say) stay in the
+estimator's own docstring.
 """
 
+import inspect
 import re
 import textwrap
 
 DOCS = {
+    # ---------------------------------------------------------------- parameters
     "n_components": """
 n_components : int, default=32
     Size of the latent code (as in PCA).""",
@@ -21,6 +31,11 @@ hidden_layer_sizes : tuple of int, default=None
     Dense: widths of the encoder's hidden layers (the decoder mirrors
     them); default ``(512, 256)``. Conv: channels of each stride-2 block;
     default ``(32, 64)``.""",
+    "image_shape": """
+image_shape : tuple, default=None
+    ``(C, H, W)`` or ``(H, W)`` of the flattened images in X. Conv infers a
+    square single-channel image when None; the dense network does not use
+    it.""",
     "activation": """
 activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "tanh", "sigmoid"}, \
 default="relu"
@@ -52,6 +67,11 @@ batch_size : int, default=128
     "max_epochs": """
 max_epochs : int, default=30
     Maximum number of passes over the training data.""",
+    "early_stopping": """
+early_stopping : bool, default=True
+    Hold out ``validation_fraction`` of X, stop when the validation loss has
+    not improved by a relative ``tol`` for ``patience`` epochs, and restore
+    the best weights.""",
     "validation_fraction": """
 validation_fraction : float in (0, 1), default=0.1
     Fraction of X held out for early stopping (rounded up; unused when
@@ -65,6 +85,11 @@ tol : float, default=1e-4
     "device": """
 device : {"auto", "cpu", "cuda"}, default="auto"
     ``"auto"`` uses CUDA when available.""",
+    "random_state": """
+random_state : int, RandomState instance or None, default=None
+    Drives all randomness: weights, shuffling, the validation split, dropout
+    and the training noise (a denoiser's corruption, a VAE's
+    reparameterization). The same int gives the same model on CPU.""",
     "verbose": """
 verbose : int, default=0
     ``1`` prints skorch's per-epoch table.""",
@@ -80,14 +105,78 @@ checkpoint : str or path-like, default=None
     epoch (on CPU the result is bitwise that of an uninterrupted fit); the
     file is removed when the fit completes. A file from another fit is
     ignored with a warning.""",
+    # ---------------------------------------------------------------- methods
+    "parameters": """
+Parameters
+----------""",
+    "X": """
+X : array-like of shape (n_samples, n_features)
+    The samples, one per row (images flattened).""",
+    "y_ignored": """
+y : Ignored
+    Not used, present for API consistency.""",
+    # ---------------------------------------------------------------- attributes
+    "net_": """
+net_ : skorch.NeuralNet
+    The trained skorch net.""",
+    "encoder_": """
+encoder_, decoder_ : torch.nn.Module
+    The trained halves of the network.""",
+    "history_": """
+history_ : list of dict
+    One dict per epoch with ``epoch``, ``train_loss``, ``valid_loss`` (with
+    early stopping) and ``dur`` (seconds).""",
+    "n_iter_": """
+n_iter_ : int
+    Number of epochs trained.""",
+    "n_features_in_": """
+n_features_in_ : int
+    Number of features seen during fit.""",
+    "feature_names_in_": """
+feature_names_in_ : ndarray of str
+    Feature names, when X was a DataFrame with string column names.""",
+    "loss_": """
+loss_, output_activation_ : str
+    The resolved loss and output activation.""",
+    "image_shape_": """
+image_shape_ : tuple or None
+    ``(C, H, W)`` of the images: from ``image_shape``, or inferred for conv;
+    None for dense without ``image_shape``.""",
+}
+
+#: entries that stand together, under one name
+GROUPS = {
+    "autoencoder_parameters": (
+        "n_components", "architecture", "hidden_layer_sizes", "image_shape", "activation",
+        "dropout", "output_activation", "loss", "optimizer", "lr", "weight_decay",
+        "batch_size", "max_epochs", "early_stopping", "validation_fraction", "patience",
+        "tol", "device", "random_state", "verbose", "callbacks", "checkpoint"),
+    "autoencoder_attributes": (
+        "net_", "encoder_", "history_", "n_iter_", "n_features_in_", "feature_names_in_",
+        "loss_", "image_shape_"),
+    # the whole Parameters section of a method that takes X (and ignores y)
+    "parameters_X": ("parameters", "X"),
+    "parameters_X_y": ("parameters", "X", "y_ignored"),
 }
 
 
 def fill_doc(obj):
-    """Replace the ``{{name}}`` lines of ``obj.__doc__`` by :data:`DOCS` entries."""
+    """Replace the ``{{name}}`` lines of ``obj.__doc__`` by :data:`DOCS` entries.
+
+    A :data:`GROUPS` name is replaced by each of its entries, in order. On a
+    class, the docstrings of the methods it defines are filled too.
+    """
+    obj.__doc__ = _fill(obj.__doc__)
+    for member in vars(obj).values() if isinstance(obj, type) else ():
+        if inspect.isfunction(member) and member.__doc__:
+            member.__doc__ = _fill(member.__doc__)
+    return obj
+
+
+def _fill(doc):
     def entry(match):
         indent, name = match.group(1), match.group(2)
-        return textwrap.indent(DOCS[name].strip("\n"), indent)
+        text = "\n".join(DOCS[n].strip("\n") for n in GROUPS.get(name, (name,)))
+        return textwrap.indent(text, indent)
 
-    obj.__doc__ = re.sub(r"^([ \t]*)\{\{(\w+)\}\}$", entry, obj.__doc__, flags=re.M)
-    return obj
+    return re.sub(r"^([ \t]*)\{\{(\w+)\}\}$", entry, doc, flags=re.M)

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._docs import fill_doc
 from ._utils import as_chw
 from ._validation import validate_X
 
@@ -205,6 +206,7 @@ def _representable(bounds, dtype):
             min(max(float(bounds[1]), info.min), info.max))
 
 
+@fill_doc
 class NoiseInjector(TransformerMixin, BaseEstimator):
     """Corrupt X with noise: data augmentation and robustness tests.
 
@@ -251,10 +253,13 @@ class NoiseInjector(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of str
-        Feature names, when X was a DataFrame with string column names.
+    {{n_features_in_}}
+    {{feature_names_in_}}
+
+    See Also
+    --------
+    DenoisingAE : An autoencoder trained to undo this corruption.
+    skae.evaluation.robustness_report : Errors and accuracies under noise.
 
     Notes
     -----
@@ -264,11 +269,6 @@ class NoiseInjector(TransformerMixin, BaseEstimator):
     receives still depends on the other rows of the call (all draws come from
     one stream), so transforming a subset or a permutation of X gives other
     noise: sklearn's subset- and order-invariance checks do not apply.
-
-    See Also
-    --------
-    DenoisingAE : an autoencoder trained to undo this corruption.
-    skae.evaluation.robustness_report : errors and accuracies under noise.
 
     Examples
     --------
@@ -312,9 +312,6 @@ class NoiseInjector(TransformerMixin, BaseEstimator):
             check_occlusion_shape(self.image_shape, self.patch_size, n_features)
         return levels, clip
 
-    def _validate_X(self, X, reset):
-        return validate_X(self, X, reset=reset)
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check X and the parameters; nothing is learned.
@@ -331,15 +328,29 @@ class NoiseInjector(TransformerMixin, BaseEstimator):
         self : object
             The injector.
         """
-        X = self._validate_X(X, reset=True)
+        X = validate_X(self, X, reset=True)
         self._check_settings(X.shape[1])
         return self
 
     def corrupt_tensor(self, x, generator, value_range=None, image_shape=None):
         """Corrupt a 2-D tensor with these settings (used on training batches).
 
-        ``value_range`` gives the salt-and-pepper values when ``clip`` is None;
-        ``image_shape`` is used when the injector has none.
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, n_features)
+            The batch to corrupt; not modified.
+        generator : torch.Generator
+            Draws the noise (on ``x``'s device).
+        value_range : (low, high) or None, default=None
+            The salt-and-pepper values when ``clip`` is None; None takes the
+            batch's own min and max.
+        image_shape : tuple or None, default=None
+            The image shape for occlusion when the injector has none.
+
+        Returns
+        -------
+        x_noisy : torch.Tensor of shape (n_samples, n_features)
+            A corrupted copy of ``x``, of its dtype and device.
         """
         levels, clip = check_levels(self.level, self.kind), check_clip(self.clip)
         if len(levels) == 1:
@@ -366,7 +377,7 @@ class NoiseInjector(TransformerMixin, BaseEstimator):
         X_noisy : ndarray of shape (n_samples, n_features)
             Corrupted data, of X's float dtype.
         """
-        X = self._validate_X(X, reset=False)
+        X = validate_X(self, X, reset=False)
         self._check_settings(X.shape[1])
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
@@ -391,6 +402,7 @@ class NoiseInjector(TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str
+            The input feature names, unchanged.
         """
         from sklearn.utils.validation import _check_feature_names_in
 

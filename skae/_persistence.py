@@ -151,7 +151,12 @@ def save(estimator, path):
     Parameters
     ----------
     estimator : skae estimator
+        An instance of one of skae's estimator classes, fitted or not. Its
+        parameters may be numbers, strings, None, tuples, lists, arrays,
+        ``torch.optim`` optimizer classes and skae estimators (saved along).
     path : str or path-like
+        The file to write; its directory must exist. An existing file is
+        replaced.
 
     Raises
     ------
@@ -201,6 +206,7 @@ def load(path):
     Parameters
     ----------
     path : str or path-like
+        A file written by :func:`save` (or by ``skae fit``).
 
     Returns
     -------

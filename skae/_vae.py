@@ -8,10 +8,10 @@ import torch
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder
+from ._base import BaseAutoencoder, init_args
 from ._docs import fill_doc
 from ._modules import build_encoder_decoder
-from ._training import derive_seed, predict_batches
+from ._training import derive_seed
 from ._vae_modules import GaussianEncoder, KLWarmup, VAELoss, VAEModule, elbo_per_sample
 
 
@@ -30,47 +30,7 @@ class VAETransformer(BaseAutoencoder):
 
     Parameters
     ----------
-    {{n_components}}
-    {{architecture}}
-    {{hidden_layer_sizes}}
-    image_shape : tuple, default=None
-        ``(C, H, W)`` or ``(H, W)`` of the flattened images in X. Conv infers a
-        square single-channel image when None; dense ignores it.
-    {{activation}}
-    {{dropout}}
-    {{output_activation}}
-    loss : {"auto", "mse", "bce"}, default="auto"
-        Reconstruction likelihood. ``"bce"``: independent Bernoulli per
-        feature, ``log p(x | z) = sum(x * log x_hat + (1 - x) * log(1 - x_hat))``
-        with ``x_hat = sigmoid(logits)`` (a proper likelihood for binary data;
-        for grey levels in [0, 1] it is the usual cross-entropy, not a
-        normalised density). ``"mse"``: unit-variance Gaussian around the
-        output, ``log p(x | z) = -0.5 * sum((x - x_hat) ** 2) - 0.5 * d *
-        log(2 pi)`` (suits standardised features; for data in [0, 1] its KL
-        term dominates, prefer bce there). ``"auto"``: bce when the training
-        X lies in [0, 1] (it implies a sigmoid output), else mse.
-    {{optimizer}}
-    {{lr}}
-    {{weight_decay}}
-    {{batch_size}}
-    {{max_epochs}}
-    early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of X and stop when the validation loss
-        has not improved by a relative ``tol`` for ``patience`` epochs, then
-        restore the best weights. The validation loss is the negative ELBO at
-        the full ``beta`` (warm-up does not apply to it), computed as
-        :meth:`score_samples` does: decoder at the posterior mean, analytic KL.
-    {{validation_fraction}}
-    {{patience}}
-    {{tol}}
-    {{device}}
-    random_state : int, RandomState instance or None, default=None
-        Drives all randomness: weights, shuffling, the validation split,
-        dropout and the reparameterization noise. The same int gives the same
-        model on CPU.
-    {{verbose}}
-    {{callbacks}}
-    {{checkpoint}}
+    {{autoencoder_parameters}}
     beta : float >= 0, default=1.0
         Weight of the KL term in the training loss (``beta > 1``: a beta-VAE
         with a more regular latent space, ``beta < 1``: sharper
@@ -83,34 +43,35 @@ class VAETransformer(BaseAutoencoder):
 
     Attributes
     ----------
-    net_ : skorch.NeuralNet
-        The trained skorch net.
-    encoder_ : torch.nn.Module
-        The trained encoder; calling it returns the posterior mean, its
-        ``stats(x)`` method the mean and log-variance.
-    decoder_ : torch.nn.Module
-        The trained decoder (returns logits when the output is a sigmoid).
-    history_ : list of dict
-        One dict per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (with
-        early stopping), ``dur`` (seconds), the per-sample means of the two
-        loss terms ``train_recon``, ``train_kl``, ``valid_recon``,
-        ``valid_kl`` (nats), and ``kl_weight`` (the KL weight of that epoch).
-    n_iter_ : int
-        Number of epochs trained.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of str
-        Feature names, when X was a DataFrame with string column names.
-    loss_, output_activation_ : str
-        The resolved loss and output activation.
-    image_shape_ : tuple or None
-        ``(C, H, W)`` used by the conv architecture.
+    {{autoencoder_attributes}}
 
     See Also
     --------
-    AutoencoderTransformer : deterministic autoencoder.
-    DenoisingAE : trains on corrupted input to reconstruct the clean one.
-    sklearn.decomposition.PCA : the linear counterpart.
+    AutoencoderTransformer : Deterministic autoencoder.
+    DenoisingAE : Trains on corrupted input to reconstruct the clean one.
+    sklearn.decomposition.PCA : The linear counterpart.
+
+    Notes
+    -----
+    The reconstruction likelihood follows ``loss``. ``"bce"``: independent
+    Bernoulli per feature, ``log p(x | z) = sum(x * log x_hat + (1 - x) *
+    log(1 - x_hat))`` with ``x_hat = sigmoid(logits)`` (a proper likelihood
+    for binary data; for grey levels in [0, 1] it is the usual
+    cross-entropy, not a normalised density). ``"mse"``: unit-variance
+    Gaussian around the output, ``log p(x | z) = -0.5 * sum((x - x_hat) **
+    2) - 0.5 * d * log(2 pi)`` (suits standardised features; for data in
+    [0, 1] its KL term dominates, prefer bce there).
+
+    The validation loss that early stopping watches is the negative ELBO at
+    the full ``beta`` (warm-up does not apply to it), computed as
+    :meth:`score_samples` does: decoder at the posterior mean, analytic KL.
+
+    ``encoder_`` returns the posterior mean; its ``stats(x)`` method returns
+    the mean and the log-variance. ``decoder_`` returns logits when the
+    output is a sigmoid. Besides the keys every autoencoder records, each
+    ``history_`` dict holds the per-sample means of the two loss terms,
+    ``train_recon``, ``train_kl``, ``valid_recon`` and ``valid_kl`` (nats),
+    and ``kl_weight``, the KL weight of that epoch.
 
     Examples
     --------
@@ -140,14 +101,7 @@ class VAETransformer(BaseAutoencoder):
                  max_epochs=30, early_stopping=True, validation_fraction=0.1, patience=5,
                  tol=1e-4, device="auto", random_state=None, verbose=0, callbacks=None,
                  checkpoint=None, beta=1.0, kl_warmup_epochs=0):
-        super().__init__(
-            n_components, architecture=architecture, hidden_layer_sizes=hidden_layer_sizes,
-            image_shape=image_shape, activation=activation, dropout=dropout,
-            output_activation=output_activation, loss=loss, optimizer=optimizer, lr=lr,
-            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            patience=patience, tol=tol, device=device, random_state=random_state,
-            verbose=verbose, callbacks=callbacks, checkpoint=checkpoint)
+        super().__init__(**init_args(BaseAutoencoder, locals()))
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
 
@@ -186,9 +140,7 @@ class VAETransformer(BaseAutoencoder):
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
         generator = torch.Generator().manual_seed(derive_seed(random_state))
         z = torch.randn(int(n_samples), self.n_components, generator=generator).numpy()
-        device = self.net_.prepare_inference()
-        return predict_batches(self._decode_tensor, z, self.n_features_in_, device,
-                               np.float32)
+        return self._infer(self._decode_tensor, z, self.n_features_in_, np.float32)
 
     # ------------------------------------------------------------ scoring
     def _elbo_outputs(self, x):
@@ -200,51 +152,23 @@ class VAETransformer(BaseAutoencoder):
 
         ``log p(x | z = mean) - KL(q(z | x) || N(0, I))``: the reconstruction
         log-likelihood of the ``loss_`` model (Bernoulli for bce, unit-variance
-        Gaussian for mse; see ``loss``) at the posterior mean, plus the
+        Gaussian for mse; see the class Notes) at the posterior mean, plus the
         analytic KL, always with weight 1 whatever ``beta`` (so models trained
         with different ``beta`` are compared on the same quantity).
         Deterministic; computed batch by batch, reductions in float64.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
+        {{parameters_X}}
 
         Returns
         -------
         elbo : ndarray of shape (n_samples,), dtype float64
             ELBO of each sample in nats (low values flag unusual samples).
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        device = self.net_.prepare_inference()
-        n_features, kind, out_act = self.n_features_in_, self.loss_, self.output_activation_
-
         def elbo(outputs, X_batch):
-            return elbo_per_sample(outputs, X_batch, n_features, kind, out_act)
+            return elbo_per_sample(outputs, X_batch, self.n_features_in_, self.loss_,
+                                   self.output_activation_)
 
-        return predict_batches(self._elbo_outputs, X, None, device, np.float64,
-                               reduce=elbo)
-
-    def score(self, X, y=None):
-        """Mean ELBO per sample in nats (higher is better), with beta = 1.
-
-        This is what ``GridSearchCV`` maximises when no scorer is given; see
-        :meth:`score_samples`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        score : float
-            ``mean(score_samples(X))``.
-        """
-        return float(np.mean(self.score_samples(X)))
+        return self._predict(self._elbo_outputs, X, out_dtype=np.float64, reduce=elbo)
 
 
 def _vae_module(architecture, n_features, n_components, hidden, image_shape, activation,

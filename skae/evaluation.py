@@ -159,7 +159,10 @@ def _as_injector(spec, image_shape, random_state):
 class RobustnessReport:
     """Result of :func:`robustness_report`: one row per noise.
 
-    Attributes
+    Built by :func:`robustness_report`; the parameters are kept as the
+    attributes of the same name.
+
+    Parameters
     ----------
     rows : list of dict
         One dict per row: ``noise`` (a label), ``kind``, ``level``,
@@ -171,6 +174,9 @@ class RobustnessReport:
         Column order.
     names : list of str
         The estimators' names (``["denoised"]`` for a single estimator).
+
+    Attributes
+    ----------
     accuracy_clean : float or None
         The classifier's accuracy on the clean X (None without classifier).
     metric_labels : dict
@@ -226,6 +232,7 @@ class RobustnessReport:
         Returns
         -------
         records : list of dict
+            One dict per noise and input, with the keys above.
 
         Examples
         --------
@@ -246,7 +253,18 @@ class RobustnessReport:
                 for name in ["noisy", *self.names]]
 
     def to_markdown(self, fmt=".4f"):
-        """The table as GitHub markdown."""
+        """The table as GitHub markdown.
+
+        Parameters
+        ----------
+        fmt : str, default=".4f"
+            Format specification of the metric values.
+
+        Returns
+        -------
+        table : str
+            A header row, an alignment row and one row per noise.
+        """
         lines = ["| " + " | ".join(self.columns) + " |",
                  "|" + "|".join("---" if c in ("noise", "kind") else "---:"
                                 for c in self.columns) + "|"]
@@ -254,7 +272,13 @@ class RobustnessReport:
         return "\n".join(lines)
 
     def to_frame(self):
-        """The table as a :class:`pandas.DataFrame` (needs pandas)."""
+        """The table as a :class:`pandas.DataFrame` (needs pandas).
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            One row per noise, the report's ``columns`` as columns.
+        """
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas is optional
@@ -280,6 +304,7 @@ class RobustnessReport:
         Returns
         -------
         fig : matplotlib.figure.Figure
+            The figure, one panel per metric.
         """
         from .plotting import plot_robustness
 

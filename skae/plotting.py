@@ -140,6 +140,7 @@ def plot_reconstructions(estimator_or_rows, X=None, *, X_noisy=None, n_images=10
     Returns
     -------
     fig : matplotlib.figure.Figure
+        A grid of Axes: one row per array, one column per image.
 
     Examples
     --------
@@ -281,6 +282,7 @@ def plot_latent_space(Z_or_estimator, X=None, y=None, *, method="auto",
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure of the Axes drawn in (a new one when ``ax`` is None).
 
     Examples
     --------
@@ -369,6 +371,7 @@ def plot_samples(vae, n_samples=64, *, image_shape=None, random_state=0, title=N
     Returns
     -------
     fig : matplotlib.figure.Figure
+        One Axes with the samples tiled in a square-ish grid.
     """
     _check_method(vae, "vae", ("sample",), "a fitted VAE")
     n_samples = _check_count(n_samples, "n_samples")
@@ -412,6 +415,8 @@ def plot_latent_grid(vae, n=15, *, dims=(0, 1), extent=None, image_shape=None,
     Returns
     -------
     fig : matplotlib.figure.Figure
+        One Axes with the decoded images at the grid points; its ticks are
+        latent coordinates.
     """
     _check_method(vae, "vae", ("inverse_transform",), "a fitted autoencoder or VAE")
     n_components = getattr(vae, "n_components", None)
@@ -545,6 +550,7 @@ def plot_history(estimator, *, log=False, ax=None, title=None):
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure drawn in: one panel per history (that of ``ax`` when given).
     """
     if isinstance(estimator, Mapping):
         items = [(str(k), _history(v)) for k, v in estimator.items()]
@@ -643,6 +649,7 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", style="input"
     Returns
     -------
     fig : matplotlib.figure.Figure
+        One panel per metric (the figure of ``ax`` when given).
 
     Examples
     --------
