@@ -436,6 +436,23 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
         """
         return float(np.mean(self.score_samples(X)))
 
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names: the class name in lower case and the code index.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against ``feature_names_in_``: the codes have names
+            of their own (``autoencodertransformer0``, ...).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            One name per latent component.
+        """
+        check_is_fitted(self)  # n_components alone would name an unfitted model's codes
+        return super().get_feature_names_out(input_features)
+
     @property
     def _n_features_out(self):
         return self.n_components

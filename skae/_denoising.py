@@ -197,8 +197,8 @@ class DenoisingAE(BaseAutoencoder):
             The names of the codes, or of X's features with
             ``output="reconstruction"``.
         """
-        check_is_fitted(self)
         if self.output == "reconstruction":
+            check_is_fitted(self)
             return _check_feature_names_in(self, input_features)
         return super().get_feature_names_out(input_features)
 

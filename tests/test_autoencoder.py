@@ -1,7 +1,9 @@
 """AutoencoderTransformer and the training core behind it."""
 
+import os
 import pickle
-import tracemalloc
+import threading
+import time
 
 import joblib
 import numpy as np
@@ -118,15 +120,25 @@ def test_pipeline_gridsearch_swaps_pca_and_autoencoder(digits):
     X, y = digits
     X, y = X[:600], y[:600]
     pipe = Pipeline([("reduce", PCA()), ("clf", LogisticRegression(max_iter=300))])
+    ae = AutoencoderTransformer(hidden_layer_sizes=(64,), max_epochs=40, batch_size=32,
+                                lr=1e-2, random_state=0)
     grid = GridSearchCV(pipe, {
-        "reduce": [PCA(), AutoencoderTransformer(**FAST)],
+        "reduce": [PCA(), ae],
         "reduce__n_components": [4, 8],
     }, cv=2)
     grid.fit(X, y)
     assert len(grid.cv_results_["params"]) == 4
     kinds = {type(p["reduce"]).__name__ for p in grid.cv_results_["params"]}
     assert kinds == {"PCA", "AutoencoderTransformer"}
-    assert grid.score(X, y) > 0.5
+    # the baseline is PCA at the same n_components, not the grid's best (PCA
+    # itself, whatever the autoencoder does): the autoencoder's codes carry
+    # nearly as much class information (measured 0.72 / 0.77 against PCA's
+    # 0.71 / 0.78; an untrained or 3-epoch autoencoder: 0.26-0.37)
+    scores = {(type(p["reduce"]).__name__, p["reduce__n_components"]): s
+              for p, s in zip(grid.cv_results_["params"],
+                              grid.cv_results_["mean_test_score"])}
+    for k in (4, 8):
+        assert scores["AutoencoderTransformer", k] > scores["PCA", k] - 0.1, scores
 
 
 def test_gridsearch_with_default_score(digits):
@@ -281,25 +293,82 @@ def test_user_callbacks_run_and_are_not_modified(digits):
 
 
 def test_optimizer_choices(digits):
+    # the optimizer class actually built (a name silently mapped to Adam
+    # fails); every estimator and the optimizer that steps: tests/test_settings.py
     X, _ = digits
-    for opt in ["sgd", "adamw", "rmsprop", torch.optim.Adam]:
+    for opt, cls in [("sgd", torch.optim.SGD), ("adamw", torch.optim.AdamW),
+                     ("rmsprop", torch.optim.RMSprop), ("adam", torch.optim.Adam),
+                     (torch.optim.Adagrad, torch.optim.Adagrad)]:
         ae = AutoencoderTransformer(n_components=2, optimizer=opt, **FAST).fit(X[:200])
+        assert type(ae.net_.optimizer_) is cls, opt
         assert np.isfinite(ae.score(X[:200]))
 
 
 # ----------------------------------------------------------------- inference memory
-def test_transform_memory_is_bounded():
-    n, d, k = 60_000, 64, 4
-    X = np.random.RandomState(0).uniform(size=(n, d)).astype(np.float32)
-    ae = AutoencoderTransformer(n_components=k, hidden_layer_sizes=(16,), max_epochs=1,
+def _status_bytes(key):
+    """A size field (``VmRSS``, ``VmHWM``) of /proc/self/status, in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+
+def peak_rss_growth(fn):
+    """``(fn(), peak growth of the resident set during the call, in bytes)``.
+
+    What the process really holds, torch's allocations included (tracemalloc
+    sees only Python's allocator): the kernel's peak RSS (``VmHWM``), reset
+    just before the call through /proc/self/clear_refs, and, where that reset
+    is not allowed, ``VmRSS`` sampled every millisecond in a thread.
+    """
+    base = _status_bytes("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset VmHWM to the current RSS
+        exact = True
+    except OSError:
+        exact = False
+    peak = [base]
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], _status_bytes("VmRSS"))
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    try:
+        out = fn()
+    finally:
+        done.set()
+        thread.join()
+    peak = max(peak[0], _status_bytes("VmRSS"))
+    if exact:
+        peak = max(peak, _status_bytes("VmHWM"))
+    return out, peak - base
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+@pytest.mark.parametrize("method", ["transform", "score_samples"])
+def test_transform_memory_is_bounded(method):
+    # 32k x 784 float32 (96 MiB): a full copy of X (torch.tensor(X), a float64
+    # or padded copy) dwarfs the output and the few batches inference may hold
+    n, d = 32_000, 784
+    X = np.random.default_rng(0).random((n, d), dtype=np.float32)
+    ae = AutoencoderTransformer(n_components=4, hidden_layer_sizes=(16,), max_epochs=1,
                                 early_stopping=False, random_state=0).fit(X[:500])
-    tracemalloc.start()
-    Z = ae.transform(X)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    # output plus a few input-batch copies; never a full float32 copy of X
-    batch = skae._training.INFERENCE_BATCH_SIZE * d * 4
-    assert peak < Z.nbytes + 4 * batch < X.nbytes
+    getattr(ae, method)(X[:300])  # first-call allocations (thread pools, kernels)
+    out, growth = peak_rss_growth(lambda: getattr(ae, method)(X))
+    assert out.shape[0] == n
+    # docs/benchmarks.md: the growth beyond the output is a few batches of
+    # activations (256 rows of 784 float32 are 0.8 MiB), not a copy of X
+    slack = 16 * 2**20
+    assert slack < X.nbytes / 5
+    assert growth - out.nbytes < slack, (
+        f"{method} grew the resident memory by {growth / 2**20:.1f} MiB for an output "
+        f"of {out.nbytes / 2**20:.1f} MiB (X: {X.nbytes / 2**20:.0f} MiB)")
 
 
 # ----------------------------------------------------------------- persistence

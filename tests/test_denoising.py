@@ -103,11 +103,22 @@ def test_reconstruction_output_with_pandas_names():
 
 
 def test_pipeline_denoise_then_classify():
-    pipe = Pipeline([("denoise", DenoisingAE(output="reconstruction", **TINY)),
-                     ("clf", LogisticRegression(max_iter=300))])
-    pipe.fit(X, Y)
-    assert pipe.predict(X[:5]).shape == (5,)
-    assert pipe.score(X, Y) > 0.2
+    Xtr, Ytr, Xte, Yte = X[:1200], Y[:1200], X[1200:], Y[1200:]
+    dae = DenoisingAE(output="reconstruction", n_components=16, hidden_layer_sizes=(128,),
+                      noise_level=[0.0, 0.5, 1.0], max_epochs=30, lr=3e-3, batch_size=64,
+                      random_state=0)
+    pipe = Pipeline([("denoise", dae), ("clf", LogisticRegression(max_iter=500))])
+    pipe.fit(Xtr, Ytr)
+    assert pipe.predict(Xte[:5]).shape == (5,)
+    # the classifier is fitted on, and applied to, the denoised X
+    denoiser = pipe.named_steps["denoise"]
+    direct = LogisticRegression(max_iter=500).fit(denoiser.denoise(Xtr), Ytr)
+    np.testing.assert_array_equal(pipe.predict(Xte), direct.predict(denoiser.denoise(Xte)))
+    # The baseline: the same classifier on the raw pixels. The denoiser keeps
+    # the class information: held-out accuracy 0.90 against 0.92 (chance 0.1;
+    # 2 epochs of a tiny DenoisingAE give 0.27, which the old bar of 0.2 let by)
+    raw = LogisticRegression(max_iter=500).fit(Xtr, Ytr).score(Xte, Yte)
+    assert pipe.score(Xte, Yte) > raw - 0.06, (pipe.score(Xte, Yte), raw)
 
 
 def test_noise_injector_used_as_is_and_not_modified(monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 
 import skae
@@ -198,16 +198,25 @@ def _save(est, path):
 
 def test_grid_search_over_n_components_and_beta(digits):
     X, _ = digits
-    X = X[:600]
+    X = X[:1200]
     search = GridSearchCV(
-        VAETransformer(max_epochs=3, early_stopping=False, **SMALL),
+        VAETransformer(max_epochs=20, early_stopping=False,
+                       **{**SMALL, "hidden_layer_sizes": (64,), "lr": 3e-3}),
         {"n_components": [2, 8], "beta": [0.5, 1.0]}, cv=2)
     search.fit(X)
     scores = search.cv_results_["mean_test_score"]
     assert np.all(np.isfinite(scores)) and np.all(scores < 0)
-    assert search.best_params_["n_components"] in (2, 8)
     assert search.best_estimator_.transform(X).shape[1] == search.best_params_["n_components"]
     assert math.isclose(search.best_score_, scores.max())
+    # The baseline: the mean image as independent Bernoullis, the model of a
+    # VAE whose decoder ignores z (KL 0), on the search's own folds. The best
+    # held-out ELBO must beat it, so the latent code carries information
+    # (measured -25.6 against -27.3; 3 epochs gave -41.9, far below it).
+    folds = []
+    for train, test in KFold(2).split(X):
+        p = np.clip(X[train].astype(np.float64).mean(axis=0), 1e-7, 1 - 1e-7)
+        folds.append(np.mean(X[test] @ np.log(p) + (1 - X[test]) @ np.log1p(-p)))
+    assert search.best_score_ > np.mean(folds) + 1.0, (search.best_score_, folds)
 
 
 def test_conv_on_digits(digits):
