@@ -16,7 +16,7 @@ reduction step. The search refits the candidate with the best accuracy.
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
 28x28 datasets (much longer); ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``)
-shrinks the run to a smoke test.
+shrinks the run to the part that the tests check.
 """
 
 # %%
@@ -55,7 +55,7 @@ if quick:
     n_train, n_test = (None, None) if digits else (2_000, 500)
     sizes = sizes[:1]
     ae_grid = {"reduce__n_components": sizes, "reduce__lr": [1e-2],
-               "reduce__max_epochs": [2]}
+               "reduce__max_epochs": [2, 30]}
 
 X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)

@@ -17,7 +17,7 @@ VAE a generator as well as a transformer:
 
 Run it as a script with ``--dataset fashion-mnist`` (or ``mnist``) for the
 28x28 datasets; ``--quick`` (or ``SKAE_EXAMPLES_QUICK=1``) shrinks the run to
-a smoke test.
+the part that the tests check.
 """
 
 # %%
@@ -44,7 +44,7 @@ n_train, n_test = (None, None) if digits else (20_000, 2_000)
 params = dict(max_epochs=100 if digits else 30, patience=10, random_state=0)
 if quick:
     n_train, n_test = (None, None) if digits else (2_000, 500)
-    params.update(max_epochs=3, hidden_layer_sizes=(64,))
+    params.update(max_epochs=60)
 
 X_train, y_train, X_test, y_test, image_shape = load_train_test(
     args.dataset, n_train=n_train, n_test=n_test)

@@ -622,8 +622,10 @@ def parse_example_args(argv=None):
     -------
     args : argparse.Namespace
         ``dataset`` (one of ``"digits"``, the default, ``"fashion-mnist"``
-        and ``"mnist"``) and ``quick`` (a smoke-test run: tiny models and
-        data; also on when ``$SKAE_EXAMPLES_QUICK`` is ``1``).
+        and ``"mnist"``) and ``quick`` (the part of the example that the
+        tests check: the same models on fewer settings, e.g. fewer code
+        sizes or noise levels; also on when ``$SKAE_EXAMPLES_QUICK`` is
+        ``1``).
 
     Examples
     --------
@@ -637,7 +639,8 @@ def parse_example_args(argv=None):
                              "from local IDX files (default: %(default)s)")
     parser.add_argument("--quick", action="store_true",
                         default=os.environ.get("SKAE_EXAMPLES_QUICK") == "1",
-                        help="a smoke-test run (also $SKAE_EXAMPLES_QUICK=1)")
+                        help="run only the part the tests check: the same models "
+                             "on fewer settings (also $SKAE_EXAMPLES_QUICK=1)")
     if argv is None:
         argv = [] if "ipykernel" in sys.modules else sys.argv[1:]
     return parser.parse_args(argv)

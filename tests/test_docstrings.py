@@ -41,9 +41,8 @@ period (SS01-SS04, SS06); only numpydoc's sections, in numpydoc's order
 import importlib
 import inspect
 
+import numpydoc.validate as numpydoc_validate
 import pytest
-
-numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 PUBLIC_MODULES = ("skae", "skae.datasets", "skae.evaluation", "skae.plotting", "skae.cli")
 
