@@ -1,4 +1,4 @@
-"""Reconstruction quality: PCA vs dense AE vs conv AE on Fashion-MNIST.
+"""Reconstruction quality: PCA vs dense and conv autoencoders on Fashion-MNIST.
 
 Each model is fitted on the 60k training images and evaluated on the 10k test
 images at n_components 2, 8 and 32:
@@ -8,9 +8,13 @@ images at n_components 2, 8 and 32:
   training codes, scored on the test codes;
 * fit time in seconds.
 
-skae models use their defaults (only ``n_components``, ``architecture`` and
-``random_state`` are set) unless ``--max-epochs`` or ``--params`` (a JSON
-dict of AutoencoderTransformer parameters) say otherwise. ``--cosine`` adds
+Models (``--models``): ``pca``; ``dense`` and ``conv``, an
+``AutoencoderTransformer`` of that architecture; ``dae-dense`` and
+``dae-conv``, a ``DenoisingAE`` (its noise set through ``--params``, e.g.
+``{"noise": "mask", "noise_level": 0.3}``). skae models use their defaults
+(only ``n_components``, ``architecture`` and ``random_state`` are set)
+unless ``--max-epochs`` or ``--params`` (a JSON dict of the estimator's
+parameters) say otherwise. ``--cosine`` adds
 skorch's ``LRScheduler`` with a cosine decay of the learning rate to zero
 over ``max_epochs`` (through the estimators' ``callbacks`` parameter).
 
@@ -23,6 +27,8 @@ Usage::
         --params '{"hidden_layer_sizes": [32, 64, 128], "max_epochs": 60}'
     python benchmarks/bench_quality.py --models conv --ks 32 --cosine \
         --params '{"lr": 0.002, "max_epochs": 55}'
+    python benchmarks/bench_quality.py --models dae-conv --ks 32 \
+        --params '{"noise": "mask", "noise_level": 0.3, "max_epochs": 40}'
 """
 
 import argparse
@@ -35,14 +41,18 @@ import torch
 from sklearn.decomposition import PCA
 from skorch.callbacks import LRScheduler
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, DenoisingAE
 from skae.datasets import load_digits, load_fashion_mnist
 from skae.evaluation import probe_accuracy
+
+MODELS = ("pca", "dense", "conv", "dae-dense", "dae-conv")
 
 
 def make_model(kind, k, params):
     if kind == "pca":
         return PCA(n_components=k, random_state=0)
+    if kind.startswith("dae-"):
+        return DenoisingAE(n_components=k, architecture=kind[4:], random_state=0, **params)
     return AutoencoderTransformer(n_components=k, architecture=kind, random_state=0, **params)
 
 
@@ -62,7 +72,8 @@ def evaluate(kind, k, data, params):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="pca,dense,conv")
+    parser.add_argument("--models", default="pca,dense,conv",
+                        help=f"comma-separated, of {', '.join(MODELS)}")
     parser.add_argument("--ks", default="2,8,32")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--params", default="{}",
@@ -72,6 +83,9 @@ def main(argv=None):
     parser.add_argument("--cosine", action="store_true",
                         help="decay the learning rate to 0 over max_epochs (cosine)")
     args = parser.parse_args(argv)
+    unknown = set(args.models.split(",")) - set(MODELS)
+    if unknown:
+        parser.error(f"unknown --models {sorted(unknown)}; choose from {', '.join(MODELS)}")
     params = json.loads(args.params)
     if "hidden_layer_sizes" in params:
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
