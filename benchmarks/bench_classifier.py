@@ -24,8 +24,9 @@ the head's ``--dropout`` and the ``--weight-decay``; logistic regressions use
 
 After each epoch the fine-tuned, frozen and scratch classifiers record their
 test accuracy (a skorch callback; not used for training or early stopping),
-plotted against epochs and against wall-clock seconds (pretraining counted
-for the pretrained routes) into ``docs/classifier_accuracy.png``
+printed as a per-epoch table and plotted against epochs and against
+wall-clock seconds (pretraining counted for the pretrained routes) into
+``docs/classifier_accuracy.png``
 (``out/bench_classifier/`` with ``--quick``).
 
 ``--n-labels N`` measures the label-scarce case: the autoencoder (and PCA)
@@ -192,6 +193,18 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
+def epoch_table(curves):
+    """Test accuracy per epoch of each curve, one column per epoch."""
+    n = max((len(c) for c in curves.values()), default=0)
+    lines = ["| epoch | " + " | ".join(str(e) for e in range(1, n + 1)) + " |",
+             "|---|" + "---:|" * n]
+    for label, curve in curves.items():
+        accs = {epoch: acc for epoch, acc, _ in curve}
+        lines.append(f"| {label} | " + " | ".join(
+            f"{accs[e]:.3f}" if e in accs else "" for e in range(1, n + 1)) + " |")
+    return "\n".join(lines)
+
+
 def plot_curves(curves, pretrain_s, scratch_final, path):
     fig, (ax_e, ax_t) = plt.subplots(1, 2, figsize=(11, 4))
     for label, curve in curves.items():
@@ -305,6 +318,8 @@ def main(argv=None):
     print(f"\n### EncoderClassifier on Fashion-MNIST ({data_name}; {args.architecture} "
           f"autoencoder, n_components={k}{labels})\n")
     print(markdown_table(rows))
+    print("\nTest accuracy per epoch (recorded after each epoch, not used for training):\n")
+    print(epoch_table(curves))
     print(f"\nPublished anchors: {ANCHORS}.")
     for label, target in TARGETS.items():
         ok = "met" if results[label] >= target else "NOT met"
