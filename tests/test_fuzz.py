@@ -388,6 +388,18 @@ def _to_dtype(base, dtype, draw):
     return arr, values, must, may, note
 
 
+def _tag_special_values(values, must, may):
+    """Add the problem tags of float ``values``: NaN and inf make an error
+    mandatory, finite values from ``HUGE`` up allow one (float32 overflow)."""
+    if np.isnan(values).any():
+        must.add("nan")
+    if np.isinf(values).any():
+        must.add("inf")
+    finite = values[np.isfinite(values)]
+    if finite.size and np.abs(finite).max() >= HUGE:
+        may.add("huge")
+
+
 @st.composite
 def data_cases(draw, features, valid_features=None, ndims=(1, 3), dtypes=DTYPES,
                layouts=LAYOUTS, max_rows=12, specials=True):
@@ -434,13 +446,7 @@ def data_cases(draw, features, valid_features=None, ndims=(1, 3), dtypes=DTYPES,
     arr, values, must, may, note = _to_dtype(base, dtype, draw)
 
     if values is not None:
-        if np.isnan(values).any():
-            must.add("nan")
-        if np.isinf(values).any():
-            must.add("inf")
-        finite_values = values[np.isfinite(values)]
-        if finite_values.size and np.abs(finite_values).max() >= HUGE:
-            may.add("huge")
+        _tag_special_values(values, must, may)
     if ndim != 2:
         must.add("ndim")
     else:
@@ -1709,13 +1715,7 @@ def cli_cases(draw):
     if layout == "N x H x W x 1" and a.size or layout == "N x 15" and n != N_FEATURES:
         must.add("layout")  # (16, 15) is F x N: 15 images
     if a.dtype.kind == "f":
-        if np.isnan(a).any():
-            must.add("nan")
-        if np.isinf(a).any():
-            must.add("inf")
-        finite = a[np.isfinite(a)]
-        if finite.size and np.abs(finite).max() >= HUGE:
-            may.add("huge")
+        _tag_special_values(a, must, may)
     desc = (f"{layout} {shape} {dtype} values={values} "
             f"specials={[SPECIALS[i][0] for i in chosen]}")
     return a, Problems(must, may), desc
