@@ -41,6 +41,7 @@ from ._modules import (
 )
 from ._training import (
     OPTIMIZERS,
+    PRECISIONS,
     build_module,
     derive_seed,
     history_records,
@@ -67,6 +68,8 @@ TRAINING_CONSTRAINTS = {
     "patience": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="left")],
     "device": [StrOptions({"auto", "cpu", "cuda"})],
+    "precision": [StrOptions(set(PRECISIONS))],
+    "lr_schedule": [StrOptions({"constant", "cosine"})],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
     "callbacks": [list, None],
@@ -129,11 +132,12 @@ class BaseTrainer(BaseEstimator):
     #: validation loss); the classifier watches its validation accuracy
     _early_stopping_monitor = {}
 
-    def __init__(self, *, optimizer, lr, weight_decay, batch_size, max_epochs,
-                 early_stopping, validation_fraction, patience, tol, device,
+    def __init__(self, *, optimizer, lr, lr_schedule, weight_decay, batch_size, max_epochs,
+                 early_stopping, validation_fraction, patience, tol, device, precision,
                  random_state, verbose, callbacks, checkpoint):
         self.optimizer = optimizer
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -142,6 +146,7 @@ class BaseTrainer(BaseEstimator):
         self.patience = patience
         self.tol = tol
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -200,9 +205,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
 
     def __init__(self, n_components=32, *, architecture="dense", hidden_layer_sizes=None,
                  image_shape=None, activation="relu", dropout=0.0, output_activation="auto",
-                 loss="auto", optimizer="adam", lr=1e-3, weight_decay=0.0, batch_size=128,
-                 max_epochs=30, early_stopping=True, validation_fraction=0.1, patience=5,
-                 tol=1e-4, device="auto", random_state=None, verbose=0, callbacks=None,
+                 loss="auto", optimizer="adam", lr=1e-3, lr_schedule="constant",
+                 weight_decay=0.0, batch_size=128, max_epochs=30, early_stopping=True,
+                 validation_fraction=0.1, patience=5, tol=1e-4, device="auto",
+                 precision="float32", random_state=None, verbose=0, callbacks=None,
                  checkpoint=None):
         self.n_components = n_components
         self.architecture = architecture

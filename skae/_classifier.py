@@ -122,6 +122,7 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
         Dropout after each hidden activation of the head.
     {{optimizer}}
     {{lr}}
+    {{lr_schedule}}
     {{weight_decay}}
     {{batch_size}}
     max_epochs : int, default=30
@@ -142,6 +143,7 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
     tol : float, default=1e-4
         Rise of the validation accuracy (absolute) that counts as progress.
     {{device}}
+    {{precision}}
     random_state : int, RandomState instance or None, default=None
         Drives all randomness of the classifier (head weights, shuffling, the
         validation split, dropout) and seeds a default or unseeded
@@ -213,9 +215,10 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
 
     def __init__(self, autoencoder=None, *, freeze_encoder=True, hidden_layer_sizes=(128,),
                  activation="relu", dropout=0.0, optimizer="adam", lr=1e-3,
-                 weight_decay=0.0, batch_size=128, max_epochs=30, early_stopping=True,
-                 validation_fraction=0.1, patience=10, tol=1e-4, device="auto",
-                 random_state=None, verbose=0, callbacks=None, checkpoint=None):
+                 lr_schedule="constant", weight_decay=0.0, batch_size=128, max_epochs=30,
+                 early_stopping=True, validation_fraction=0.1, patience=10, tol=1e-4,
+                 device="auto", precision="float32", random_state=None, verbose=0,
+                 callbacks=None, checkpoint=None):
         self.autoencoder = autoencoder
         self.freeze_encoder = freeze_encoder
         self.hidden_layer_sizes = hidden_layer_sizes

@@ -58,6 +58,12 @@ default="adam"
     "lr": """
 lr : float, default=1e-3
     Learning rate.""",
+    "lr_schedule": """
+lr_schedule : {"constant", "cosine"}, default="constant"
+    How the learning rate moves over the ``max_epochs`` of ``fit``:
+    ``"constant"`` keeps ``lr``; ``"cosine"`` decays it from ``lr`` to 0
+    along a half cosine (one step per epoch). ``partial_fit`` always trains at
+    the constant ``lr``.""",
     "weight_decay": """
 weight_decay : float, default=0.0
     L2 penalty passed to the optimizer.""",
@@ -85,6 +91,15 @@ tol : float, default=1e-4
     "device": """
 device : {"auto", "cpu", "cuda"}, default="auto"
     ``"auto"`` uses CUDA when available.""",
+    "precision": """
+precision : {"float32", "bfloat16", "float16"}, default="float32"
+    The arithmetic of training. ``"bfloat16"`` and ``"float16"`` run the
+    network's forward and backward passes in mixed precision
+    (``torch.autocast``; the weights, the optimizer and the loss stay
+    float32), ``"float16"`` with loss scaling. bfloat16 pays off on GPUs and
+    on CPUs with native bfloat16 units (Intel AMX / AVX-512 BF16);
+    elsewhere it is emulated and slower. Inference (``transform`` and the
+    rest) and saved models always compute in float32.""",
     "random_state": """
 random_state : int, RandomState instance or None, default=None
     Drives all randomness: weights, shuffling, the validation split, dropout
@@ -148,9 +163,9 @@ image_shape_ : tuple or None
 GROUPS = {
     "autoencoder_parameters": (
         "n_components", "architecture", "hidden_layer_sizes", "image_shape", "activation",
-        "dropout", "output_activation", "loss", "optimizer", "lr", "weight_decay",
+        "dropout", "output_activation", "loss", "optimizer", "lr", "lr_schedule", "weight_decay",
         "batch_size", "max_epochs", "early_stopping", "validation_fraction", "patience",
-        "tol", "device", "random_state", "verbose", "callbacks", "checkpoint"),
+        "tol", "device", "precision", "random_state", "verbose", "callbacks", "checkpoint"),
     "autoencoder_attributes": (
         "net_", "encoder_", "history_", "n_iter_", "n_features_in_", "feature_names_in_",
         "loss_", "image_shape_"),

@@ -35,9 +35,11 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PassthroughScoring
+from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 from skorch.history import History
+from skorch.utils import TeeGenerator
 
 from ._io import atomic_write
 
@@ -48,10 +50,18 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 
+#: the ``precision`` parameter's values: the dtype the network computes in
+#: under ``torch.autocast`` while it trains (None: plain float32)
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
 #: rows per inference batch. Every batch is padded to exactly this size, so
 #: each row goes through kernels of one shape whatever else is in the call:
 #: on CPU a row's output is bitwise the same alone or among 5000 others.
 INFERENCE_BATCH_SIZE = 256
+
+#: rows per inference batch on a GPU, where large batches are what keeps it
+#: busy (batch invariance is a CPU promise: GPU kernels differ by shape anyway)
+GPU_INFERENCE_BATCH_SIZE = 8192
 
 #: what early stopping watches unless an estimator says otherwise
 VALID_LOSS_MONITOR = dict(monitor="valid_loss", lower_is_better=True, threshold_mode="rel")
@@ -263,6 +273,50 @@ class RecordTerms(Callback):
             net.history.record_batch(prefix + name, float(value))
 
 
+class CosineFactor:
+    """``lr`` factor of epoch ``e`` on a cosine from 1 down to 0 over ``n_epochs``.
+
+    A closed form of the epoch (``LambdaLR`` takes it), so that a fit resumed
+    from a checkpoint sets bitwise the learning rate the uninterrupted fit had.
+    """
+
+    def __init__(self, n_epochs):
+        self.n_epochs = n_epochs
+
+    def __call__(self, epoch):
+        return 0.5 * (1.0 + math.cos(math.pi * min(epoch, self.n_epochs) / self.n_epochs))
+
+
+class FitLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler`` scoped to one fit.
+
+    It shapes the learning rate over the epochs of the fit it was made for;
+    when that fit ends it puts the optimizer's learning rate back to the
+    net's ``lr`` and lets later ``partial_fit`` epochs pass at it.
+    """
+
+    ended_ = False
+
+    def __init__(self, n_epochs):
+        super().__init__(torch.optim.lr_scheduler.LambdaLR, event_name=None,
+                         lr_lambda=CosineFactor(n_epochs))
+
+    def on_train_begin(self, net, **kwargs):
+        if not self.ended_:
+            super().on_train_begin(net, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self.ended_:
+            super().on_epoch_end(net, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        if not self.ended_:
+            self.ended_ = True
+            self.lr_scheduler_ = None
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr
+
+
 class EpochCheckpoint(Callback):
     """Write the full training state to ``path`` after each epoch, atomically.
 
@@ -317,12 +371,55 @@ class TrainingNet(NeuralNet):
     ``module`` is built by the estimator and handed over as a :class:`Prebuilt`
     callable, so that the net's parameters never hold a second reference to
     the weights.
+
+    ``precision`` (a :data:`PRECISIONS` key) runs the module's forward passes
+    in training and validation under ``torch.autocast`` (mixed precision: the
+    weights, the optimizer and the loss stay float32); ``"float16"`` adds
+    loss scaling (``torch.amp.GradScaler``) against gradient underflow.
     """
 
-    def __init__(self, *args, corruption=None, **kwargs):
+    def __init__(self, *args, corruption=None, precision="float32", **kwargs):
         super().__init__(*args, **kwargs)
         self.corruption = corruption
+        self.precision = precision
         self.random = None
+        self.grad_scaler_ = None
+
+    def initialize(self):
+        super().initialize()
+        self.grad_scaler_ = (torch.amp.GradScaler(torch.device(self.device).type)
+                             if self.precision == "float16" else None)
+        return self
+
+    def infer(self, x, **fit_params):
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return super().infer(x, **fit_params)
+        with torch.autocast(torch.device(self.device).type, dtype=dtype):
+            out = super().infer(x, **fit_params)
+        return _as_float32(out)  # the loss is computed in float32
+
+    def train_step(self, batch, **fit_params):
+        if self.grad_scaler_ is None:
+            return super().train_step(batch, **fit_params)
+        # Loss scaling: a GradScaler cannot step through an optimizer closure
+        # (how skorch's train_step steps), so the float16 step is spelled out
+        # as skorch's customization guide suggests: scaled backward, unscale
+        # (callbacks see true gradients), step (skipped on inf/NaN), update.
+        scaler = self.grad_scaler_
+        self.optimizer_.zero_grad()
+        self.module_.train()
+        self.criterion_.train()
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(self.optimizer_)
+        self.notify("on_grad_computed", batch=batch,
+                    named_parameters=TeeGenerator(self.get_all_learnable_params()))
+        scaler.step(self.optimizer_)
+        scaler.update()
+        return {"loss": loss, "y_pred": y_pred}
 
     def get_dataset(self, X, y=None):
         return X if isinstance(X, TensorData) else TensorData(X, y)
@@ -361,6 +458,13 @@ class TrainingNet(NeuralNet):
         return state
 
 
+def _as_float32(out):
+    """Floating tensors of a module's output (a tensor or a tuple) as float32."""
+    if isinstance(out, tuple):
+        return tuple(_as_float32(o) for o in out)
+    return out.float() if torch.is_tensor(out) and out.is_floating_point() else out
+
+
 class Prebuilt:
     """Callable handing a built module to skorch once; pickles as empty.
 
@@ -381,7 +485,7 @@ class Prebuilt:
         return {"module": None}
 
 
-def _callbacks(est, criterion, early_stopping, checkpoint=None):
+def _callbacks(est, criterion, early_stopping, checkpoint=None, schedule_epochs=None):
     callbacks = [("finite_loss", FiniteLossGuard())]
     terms = getattr(criterion, "term_names", ())
     if terms:
@@ -392,6 +496,8 @@ def _callbacks(est, criterion, early_stopping, checkpoint=None):
     # the estimator's own callbacks (e.g. a VAE's KL warm-up) are rebuilt from
     # its parameters, so they also come back after skae.load
     callbacks += est._training_callbacks()
+    if schedule_epochs is not None and est.lr_schedule == "cosine":
+        callbacks.append(("lr_schedule", FitLRScheduler(schedule_epochs)))
     for i, cb in enumerate(est._user_callbacks()):
         callbacks.append(cb if isinstance(cb, tuple) else (f"user_{i}", cb))
     callbacks.append(("keep_last_epoch", KeepLastEpoch()))
@@ -406,11 +512,13 @@ def _callbacks(est, criterion, early_stopping, checkpoint=None):
 
 
 def make_net(est, module, criterion, device, *, corruption=None, valid_data=None,
-             checkpoint=None):
+             checkpoint=None, schedule_epochs=None):
     """Build and initialise (but do not train) the :class:`TrainingNet`.
 
     ``est`` supplies the training parameters (optimizer, lr, weight_decay,
-    batch_size, max_epochs, patience, tol, verbose, callbacks).
+    batch_size, max_epochs, patience, tol, precision, lr_schedule, verbose,
+    callbacks); ``schedule_epochs`` is the length of the fit that the
+    learning-rate schedule spans (None: a constant ``lr``).
     """
     net = TrainingNet(
         module=Prebuilt(module),
@@ -421,8 +529,10 @@ def make_net(est, module, criterion, device, *, corruption=None, valid_data=None
         batch_size=est.batch_size,
         max_epochs=est.max_epochs,
         train_split=None if valid_data is None else predefined_split(valid_data),
-        callbacks=_callbacks(est, criterion, valid_data is not None, checkpoint),
+        callbacks=_callbacks(est, criterion, valid_data is not None, checkpoint,
+                             schedule_epochs),
         device=device,
+        precision=est.precision,
         verbose=est.verbose,
         corruption=corruption,
     )
@@ -500,7 +610,9 @@ def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stop
     ``module_builder()`` builds the untrained module (its weights are drawn
     here, from the fit's generators). With ``early_stopping`` a validation
     split is held out, monitored with skorch's ``EarlyStopping`` and the best
-    weights are restored at the end; ``epochs`` overrides ``est.max_epochs``.
+    weights are restored at the end. The epochs of a fit follow
+    ``est.lr_schedule``; ``epochs`` (partial_fit's first pass) overrides
+    ``est.max_epochs`` and runs at the constant ``lr``.
     ``corruption(x, generator)`` corrupts each training batch and
     ``valid_corruption`` the validation inputs once (fixed noise) so that
     validation compares like with like. ``checkpoint`` (a path) saves the
@@ -529,12 +641,15 @@ def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stop
         state = _load_checkpoint(checkpoint, key)
         ckpt = EpochCheckpoint(checkpoint, key, random, resume=state)
     noise = random["noise"]
+    n_epochs = est.max_epochs if epochs is None else epochs
     net = make_net(est, module, criterion, device, valid_data=valid, checkpoint=ckpt,
                    corruption=None if corruption is None else
-                   (lambda x: corruption(x, noise)))
+                   (lambda x: corruption(x, noise)),
+                   # a fit's epochs follow the schedule; partial_fit's one
+                   # epoch (``epochs``) runs at the constant lr
+                   schedule_epochs=n_epochs if epochs is None else None)
     net.random = random
     attach_generator(net.module_, random["module"])
-    n_epochs = est.max_epochs if epochs is None else epochs
     if state is not None:
         _resume(net, state, random)
     try:
@@ -648,11 +763,12 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def predict_batches(fn, X, n_out, device, out_dtype, reduce=None,
-                    batch_size=INFERENCE_BATCH_SIZE):
+def predict_batches(fn, X, n_out, device, out_dtype, reduce=None, batch_size=None):
     """Apply ``fn`` (tensor -> tensor) to ``X`` in batches under inference mode.
 
-    Every batch is padded with zero rows to ``batch_size``, so each row runs
+    Every batch is padded with zero rows to ``batch_size`` (default:
+    :data:`INFERENCE_BATCH_SIZE` on CPU, :data:`GPU_INFERENCE_BATCH_SIZE` on
+    a GPU), so each row runs
     through kernels of the same shape: on CPU its output is bitwise the same
     whatever other rows share the call. Only one batch of input is converted
     at a time and results are written into a preallocated ``(n_samples,
@@ -664,6 +780,9 @@ def predict_batches(fn, X, n_out, device, out_dtype, reduce=None,
     Raises ``ValueError`` when finite input gives a non-finite output (values
     too large for float32 arithmetic), so NaN never leaves a fitted model.
     """
+    if batch_size is None:
+        batch_size = (INFERENCE_BATCH_SIZE if torch.device(device).type == "cpu"
+                      else GPU_INFERENCE_BATCH_SIZE)
     n = X.shape[0]
     out = np.empty((n,) if reduce is not None else (n, n_out), dtype=out_dtype)
     with torch.inference_mode():

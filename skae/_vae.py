@@ -100,9 +100,10 @@ class VAETransformer(BaseAutoencoder):
 
     def __init__(self, n_components=32, *, architecture="dense", hidden_layer_sizes=None,
                  image_shape=None, activation="relu", dropout=0.0, output_activation="auto",
-                 loss="auto", optimizer="adam", lr=1e-3, weight_decay=0.0, batch_size=128,
-                 max_epochs=30, early_stopping=True, validation_fraction=0.1, patience=5,
-                 tol=1e-4, device="auto", random_state=None, verbose=0, callbacks=None,
+                 loss="auto", optimizer="adam", lr=1e-3, lr_schedule="constant",
+                 weight_decay=0.0, batch_size=128, max_epochs=30, early_stopping=True,
+                 validation_fraction=0.1, patience=5, tol=1e-4, device="auto",
+                 precision="float32", random_state=None, verbose=0, callbacks=None,
                  checkpoint=None, beta=1.0, kl_warmup_epochs=0):
         super().__init__(**init_args(BaseAutoencoder, locals()))
         self.beta = beta

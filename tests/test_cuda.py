@@ -143,3 +143,24 @@ def test_denoising_corruption_runs_on_the_gpu(digits):
     assert dae.denoise(X).shape == X.shape
     noisy = NoiseInjector("gaussian", level=0.2, random_state=0).fit_transform(X)
     assert np.isfinite(dae.denoise(noisy)).all()
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name", ["dense", "conv", "dae", "vae", "clf"])
+def test_mixed_precision_on_cuda(name, precision, digits):
+    X, y = digits
+    est = make_estimators()[name].set_params(device="cuda", precision=precision)
+    est.fit(X, y) if name == "clf" else est.fit(X)
+    assert (est.net_.grad_scaler_ is not None) == (precision == "float16")
+    out = outputs(est, X)
+    assert out.dtype == X.dtype and np.isfinite(out).all()
+
+
+def test_cuda_inference_runs_in_large_batches_and_matches_the_cpu(digits, tmp_path):
+    X, _ = digits
+    X = np.tile(X, (6, 1))  # 10782 rows: more than one GPU batch
+    est = AutoencoderTransformer(n_components=4, hidden_layer_sizes=(32,), device="cuda",
+                                 **FAST).fit(X[:1797])
+    skae.save(est, tmp_path / "m.skae")
+    on_cpu = skae.load(tmp_path / "m.skae")
+    np.testing.assert_allclose(est.transform(X), on_cpu.transform(X), rtol=1e-3, atol=1e-4)

@@ -250,10 +250,11 @@ def test_fit_killed_with_sigkill_resumes_to_the_same_weights(tmp_path):
     assert not path.exists()  # removed once the fit completed
 
 
-def test_checkpoint_resume_after_ctrl_c_is_bitwise(tmp_path):
+@pytest.mark.parametrize("lr_schedule", ["constant", "cosine"])
+def test_checkpoint_resume_after_ctrl_c_is_bitwise(tmp_path, lr_schedule):
     path = tmp_path / "fit.ckpt"
     kw = dict(n_components=4, hidden_layer_sizes=(32,), dropout=0.2, max_epochs=6,
-              random_state=0, checkpoint=str(path))
+              lr_schedule=lr_schedule, random_state=0, checkpoint=str(path))
     with pytest.warns(RuntimeWarning, match="interrupted at epoch 4"):
         AutoencoderTransformer(callbacks=[InterruptAt(4)], **kw).fit(X_DIGITS)
     assert _epochs_in(path) == 3  # kept: the fit did not complete
