@@ -1,25 +1,37 @@
-"""Training speed: skae vs a plain PyTorch loop vs plain skorch.
+"""Training speed: skae vs a plain PyTorch loop vs plain skorch, and what moves it.
 
 The same network, trained the same number of epochs by each runner, in
-alternating rounds in one process (so that machine noise hits all three
-alike). Reported: seconds per epoch (whole ``fit`` divided by epochs, so
-validation and set-up costs are included), ratios to the plain loop, and
-achieved GFLOP/s against the sgemm rate measured here (2048x2048 matmul).
+alternating rounds in one process (so that machine noise hits all runners
+alike). Reported: seconds per epoch (whole ``fit`` divided by epochs, so set-up
+costs are included), ratios to the plain loop, and achieved GFLOP/s against
+the sgemm rate measured here (2048x2048 float32 matmul). FLOPs are counted
+from the layers' shapes: 2 per multiply-add forward, 4 backward.
 
-* Fashion-MNIST model: 784-512-256-32 and mirror, batch 256, Adam, 60k images.
-* Small model: digits, 64-32-8 and mirror, batch 256, where per-batch
-  overhead dominates.
+Models (``--models``; each is skae's own modules, built by skae, so every
+runner trains the very same network):
 
-Every runner minimises the MSE of a sigmoid output (skae: ``loss="mse",
-output_activation="sigmoid", early_stopping=False``); plain skorch is
-``NeuralNetRegressor`` with its defaults except ``train_split=None`` (its
-default holds out 20% for validation, which would make it do less training
-work per epoch than the others).
+* ``dense``: the default dense model at k = 32, 784-512-256-32 and mirror;
+* ``conv``: the default conv model at k = 32, (32, 64) channels;
+* ``digits``: 64-32-8 and mirror on digits, where per-batch overhead dominates.
+
+Every runner minimises the default loss (binary cross-entropy on the logits),
+with Adam at lr 1e-3 and the default batch size 128. skae runs with its
+defaults except ``early_stopping=False`` (no validation split: every runner
+does one pass over the same data per epoch); plain skorch is
+``NeuralNetRegressor`` with ``train_split=None``. ``--precision bfloat16``
+adds skae with ``precision="bfloat16"`` (and the plain loop under
+``torch.autocast``) to the rounds.
+
+``--levers`` times one plain-loop epoch of the conv model under each lever the
+faster-fits work considered (memory format, batch size, fused Adam, bfloat16
+autocast, ``torch.compile``), each on 100 batches after warm-up.
 
 Usage::
 
-    python benchmarks/bench_speed.py            # full (about 5 minutes)
-    python benchmarks/bench_speed.py --quick    # a smoke run
+    python benchmarks/bench_speed.py                       # dense, conv, digits
+    python benchmarks/bench_speed.py --precision bfloat16  # + mixed precision runners
+    python benchmarks/bench_speed.py --levers              # the conv levers only
+    python benchmarks/bench_speed.py --quick               # a smoke run
 """
 
 import argparse
@@ -32,63 +44,82 @@ from torch import nn
 from torch.nn import functional as F
 
 from skae import AutoencoderTransformer
+from skae._modules import AutoencoderModule, build_encoder_decoder
 from skae.datasets import load_digits, load_fashion_mnist
 
-
-def mlp_autoencoder(sizes):
-    layers = []
-    full = list(sizes) + list(reversed(sizes[:-1]))
-    for i in range(len(full) - 1):
-        layers.append(nn.Linear(full[i], full[i + 1]))
-        if i != len(sizes) - 2 and i != len(full) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+MODELS = {
+    "dense": dict(architecture="dense", hidden=(512, 256), k=32),
+    "conv": dict(architecture="conv", hidden=(32, 64), k=32),
+    "digits": dict(architecture="dense", hidden=(32,), k=8),
+}
 
 
-def train_flops_per_sample(sizes):
-    macs = 2 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))  # encoder + decoder
-    return 6 * macs  # forward 2 FLOP/MAC, backward 4 FLOP/MAC
-
-
-def plain_loop(X, sizes, epochs, batch_size, seed):
+def build(spec, n_features, seed):
     torch.manual_seed(seed)
-    model = mlp_autoencoder(sizes)
+    side = int(round(n_features ** 0.5))
+    enc, dec = build_encoder_decoder(spec["architecture"], n_features, spec["k"],
+                                     spec["hidden"], (1, side, side), "relu", 0.0)
+    return AutoencoderModule(enc, dec)
+
+
+def train_flops_per_sample(module, n_features):
+    """6 x the multiply-adds of one sample's forward pass (Linear, Conv, ConvTranspose)."""
+    macs = []
+
+    def count(layer, args, out):
+        if isinstance(layer, nn.Linear):
+            macs.append(layer.in_features * layer.out_features)
+        elif isinstance(layer, nn.ConvTranspose2d):  # each input pixel feeds a kernel
+            kh, kw = layer.kernel_size
+            macs.append(args[0][0].numel() * layer.out_channels * kh * kw)
+        elif isinstance(layer, nn.Conv2d):
+            kh, kw = layer.kernel_size
+            macs.append(out[0].numel() * layer.in_channels * kh * kw)
+
+    hooks = [m.register_forward_hook(count) for m in module.modules()
+             if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
+    with torch.no_grad():
+        module(torch.zeros(1, n_features))
+    for h in hooks:
+        h.remove()
+    return 6 * sum(macs)
+
+
+def plain_loop(X, spec, epochs, batch_size, seed, precision="float32"):
+    model = build(spec, X.shape[1], seed)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     Xt = torch.from_numpy(X)
     gen = torch.Generator().manual_seed(seed)
+    amp = dict(device_type="cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16")
     n = len(Xt)
     for _ in range(epochs):
         perm = torch.randperm(n, generator=gen)
         for start in range(0, n, batch_size):
             xb = Xt[perm[start:start + batch_size]]
             opt.zero_grad()
-            loss = F.mse_loss(torch.sigmoid(model(xb)), xb)
+            with torch.autocast(**amp):
+                out = model(xb)
+            loss = F.binary_cross_entropy_with_logits(out.float(), xb)
             loss.backward()
             opt.step()
     return loss.item()
 
 
-class SigmoidMSE(nn.Module):
-    def forward(self, logits, target):
-        return F.mse_loss(torch.sigmoid(logits), target)
-
-
-def plain_skorch(X, sizes, epochs, batch_size, seed):
+def plain_skorch(X, spec, epochs, batch_size, seed, precision="float32"):
     from skorch import NeuralNetRegressor
 
-    torch.manual_seed(seed)
-    net = NeuralNetRegressor(mlp_autoencoder(sizes), criterion=SigmoidMSE,
+    net = NeuralNetRegressor(build(spec, X.shape[1], seed), criterion=nn.BCEWithLogitsLoss,
                              optimizer=torch.optim.Adam, lr=1e-3, batch_size=batch_size,
                              max_epochs=epochs, train_split=None, verbose=0)
     net.fit(X, X)
     return net.history[-1, "train_loss"]
 
 
-def skae_fit(X, sizes, epochs, batch_size, seed):
-    ae = AutoencoderTransformer(n_components=sizes[-1], hidden_layer_sizes=sizes[1:-1],
-                                loss="mse", output_activation="sigmoid",
-                                batch_size=batch_size, max_epochs=epochs,
-                                early_stopping=False, device="cpu", random_state=seed)
+def skae_fit(X, spec, epochs, batch_size, seed, precision="float32"):
+    ae = AutoencoderTransformer(n_components=spec["k"], architecture=spec["architecture"],
+                                hidden_layer_sizes=spec["hidden"], batch_size=batch_size,
+                                max_epochs=epochs, early_stopping=False, device="cpu",
+                                precision=precision, random_state=seed)
     ae.fit(X)
     return ae.history_[-1]["train_loss"]
 
@@ -96,8 +127,8 @@ def skae_fit(X, sizes, epochs, batch_size, seed):
 RUNNERS = {"plain loop": plain_loop, "skorch": plain_skorch, "skae": skae_fit}
 
 
-def sgemm_gflops(n=2048, repeats=10):
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def sgemm_gflops(n=2048, repeats=10, dtype=torch.float32):
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     torch.mm(a, b)
     start = time.perf_counter()
     for _ in range(repeats):
@@ -105,50 +136,134 @@ def sgemm_gflops(n=2048, repeats=10):
     return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
-def compare(name, X, sizes, epochs, batch_size, rounds):
-    times = {k: [] for k in RUNNERS}
+def compare(name, X, spec, epochs, batch_size, rounds, sgemm, precisions):
+    runs = [(key, p) for p in precisions for key in RUNNERS
+            if p == "float32" or key != "skorch"]
+    times = {run: [] for run in runs}
     for r in range(rounds):
-        order = list(RUNNERS) if r % 2 == 0 else list(reversed(RUNNERS))
-        for key in order:
+        for run in (runs if r % 2 == 0 else list(reversed(runs))):
+            key, precision = run
             start = time.perf_counter()
-            RUNNERS[key](X, sizes, epochs, batch_size, seed=r)
-            times[key].append((time.perf_counter() - start) / epochs)
-    flop = train_flops_per_sample(sizes) * len(X)
-    base = np.median(times["plain loop"])
-    rows = []
-    for key in RUNNERS:
-        sec = float(np.median(times[key]))
-        rows.append((key, sec, sec / base, flop / sec / 1e9))
-    print(f"\n### {name}: {'-'.join(map(str, sizes))} and mirror, {len(X)} samples, "
-          f"batch {batch_size}, {epochs} epochs x {rounds} rounds (median)\n")
-    print("| runner | s / epoch | ratio to plain loop | GFLOP/s |")
-    print("|---|---:|---:|---:|")
-    for key, sec, ratio, gflops in rows:
-        print(f"| {key} | {sec:.3f} | {ratio:.3f} | {gflops:.1f} |")
+            RUNNERS[key](X, spec, epochs, batch_size, seed=r, precision=precision)
+            times[run].append((time.perf_counter() - start) / epochs)
+    flop = train_flops_per_sample(build(spec, X.shape[1], 0), X.shape[1]) * len(X)
+    base = np.median(times[("plain loop", "float32")])
+    print(f"\n### {name}: {spec['architecture']} {spec['hidden']}, k = {spec['k']}, "
+          f"{len(X)} samples, batch {batch_size}, {epochs} epochs x {rounds} rounds "
+          f"(median); {flop / len(X) / 1e6:.1f} MFLOP per sample per epoch\n")
+    print("| runner | precision | s / epoch | ratio to plain loop (float32) | GFLOP/s "
+          "| % of fp32 sgemm |")
+    print("|---|---|---:|---:|---:|---:|")
+    rows = {}
+    for run in runs:
+        sec = float(np.median(times[run]))
+        rows[run] = flop / sec / 1e9
+        print(f"| {run[0]} | {run[1]} | {sec:.3f} | {sec / base:.3f} | {rows[run]:.1f} | "
+              f"{rows[run] / sgemm:.0%} |")
     return rows
+
+
+def lever_epoch_seconds(X, opts, n_batches):
+    """Seconds of one plain-loop conv epoch over X under the lever ``opts``."""
+    bs = opts.get("batch_size", 128)
+    model = build(MODELS["conv"], X.shape[1], 0)
+    if opts.get("channels_last"):
+        model = model.to(memory_format=torch.channels_last)
+    adam = {k: opts[k] for k in ("fused", "foreach") if k in opts}
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, **adam)
+    forward = torch.compile(model) if opts.get("compile") else model
+    amp = dict(device_type="cpu", dtype=torch.bfloat16, enabled=opts.get("bf16", False))
+    Xt = torch.from_numpy(X)
+
+    def step(i):
+        xb = Xt[(i * bs) % (len(Xt) - bs):][:bs]
+        opt.zero_grad()
+        with torch.autocast(**amp):
+            out = forward(xb)
+        F.binary_cross_entropy_with_logits(out.float(), xb).backward()
+        opt.step()
+
+    for i in range(5):  # warm-up (and compilation)
+        step(i)
+    start = time.perf_counter()
+    for i in range(n_batches):
+        step(i)
+    return (time.perf_counter() - start) / (n_batches * bs) * len(X)
+
+
+LEVERS = [
+    ("float32, batch 128 (the default)", {}),
+    ("channels_last memory format", dict(channels_last=True)),
+    ("batch 64", dict(batch_size=64)),
+    ("batch 256", dict(batch_size=256)),
+    ("batch 512", dict(batch_size=512)),
+    ("Adam(fused=True)", dict(fused=True)),
+    ("Adam(foreach=False)", dict(foreach=False)),
+    ("bfloat16 autocast, batch 128", dict(bf16=True)),
+    ("bfloat16 autocast, batch 256", dict(bf16=True, batch_size=256)),
+    ("torch.compile", dict(compile=True)),
+]
+
+
+def levers(X, sgemm, n_batches=100):
+    """One plain-loop conv epoch under each lever, extrapolated from n_batches."""
+    flop_per_sample = train_flops_per_sample(build(MODELS["conv"], X.shape[1], 0), X.shape[1])
+    print(f"\n### Levers: plain-loop conv epoch ({len(X)} samples), from {n_batches} "
+          f"batches after warm-up\n")
+    print("| lever | s / epoch | GFLOP/s | % of fp32 sgemm | vs default |")
+    print("|---|---:|---:|---:|---:|")
+    base = None
+    for label, opts in LEVERS:
+        try:
+            sec = lever_epoch_seconds(X, opts, n_batches)
+        except Exception as exc:  # noqa: BLE001 - report a lever that does not run
+            print(f"| {label} | fails: {type(exc).__name__} | | | |")
+            continue
+        base = base or sec
+        gflops = flop_per_sample * len(X) / sec / 1e9
+        print(f"| {label} | {sec:.2f} | {gflops:.1f} | {gflops / sgemm:.0%} | "
+              f"{base / sec:.2f}x |", flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="dense,conv,digits",
+                        help=f"comma-separated, of {', '.join(MODELS)}")
+    parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                        help="bfloat16: also time the mixed-precision runners")
+    parser.add_argument("--levers", action="store_true",
+                        help="only the conv levers table")
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     args = parser.parse_args(argv)
+    unknown = set(args.models.split(",")) - set(MODELS)
+    if unknown:
+        parser.error(f"unknown --models {sorted(unknown)}; choose from {', '.join(MODELS)}")
+    precisions = ["float32"] if args.precision == "float32" else ["float32", "bfloat16"]
 
     print(f"machine: {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     sgemm = sgemm_gflops()
-    print(f"sgemm 2048x2048: {sgemm:.1f} GFLOP/s")
+    print(f"sgemm 2048x2048: {sgemm:.1f} GFLOP/s float32, "
+          f"{sgemm_gflops(dtype=torch.bfloat16):.1f} GFLOP/s bfloat16")
 
     if args.quick:
         X = load_digits(return_X_y=True)[0]
-        compare("digits (quick)", X, [64, 32, 8], epochs=5, batch_size=256, rounds=2)
+        compare("digits (quick)", X, MODELS["digits"], epochs=2, batch_size=128, rounds=2,
+                sgemm=sgemm, precisions=precisions)
+        levers(np.zeros((2000, 784), dtype=np.float32), sgemm, n_batches=3)
         return
-    X = load_fashion_mnist("train", return_X_y=True)[0]
-    rows = compare("Fashion-MNIST", X, [784, 512, 256, 32], epochs=3, batch_size=256,
-                   rounds=3)
-    print(f"\nskae reaches {rows[2][3] / sgemm:.0%} of the sgemm rate "
-          f"(plain loop {rows[0][3] / sgemm:.0%})")
-    X = load_digits(return_X_y=True)[0]
-    compare("digits (overhead-bound)", X, [64, 32, 8], epochs=60, batch_size=256, rounds=5)
+    fashion = load_fashion_mnist("train", return_X_y=True)[0]
+    if args.levers:
+        levers(fashion, sgemm)
+        return
+    for name in args.models.split(","):
+        if name == "digits":
+            compare("digits (overhead-bound)", load_digits(return_X_y=True)[0],
+                    MODELS["digits"], epochs=60, batch_size=128, rounds=5, sgemm=sgemm,
+                    precisions=precisions)
+        else:
+            compare(f"Fashion-MNIST, {name}", fashion, MODELS[name], epochs=2,
+                    batch_size=128, rounds=3, sgemm=sgemm, precisions=precisions)
 
 
 if __name__ == "__main__":
