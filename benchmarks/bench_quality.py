@@ -62,8 +62,8 @@ CONFIGS = {
     "conv, defaults": ("conv", {}),
     "conv, cosine lr 2e-3, 20 epochs": ("conv", COSINE),
     "conv, bfloat16": ("conv", {"precision": "bfloat16"}),
-    "conv, bfloat16, cosine lr 2e-3, 20 epochs": ("conv", dict(COSINE, precision="bfloat16")),
     "dense, defaults": ("dense", {}),
+    "dense, bfloat16": ("dense", {"precision": "bfloat16"}),
 }
 
 
