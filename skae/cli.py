@@ -18,21 +18,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.decomposition import PCA
 
-from ._persistence import load, save
-from ._registry import AutoencoderTransformer, DenoisingAE, NoiseInjector, VAETransformer
-from ._utils import format_table, image_shape_of
-from ._validation import is_fitted
+# Only what the parser needs is imported here, so that `skae --help` and
+# usage errors answer at once; torch, the estimators and scikit-learn's
+# models are imported by the commands that use them.
 from ._version import __version__
-from .datasets import (
-    DATASET_NAMES,
-    MIN_SUBSET_SIZE,
-    load_train_test,
-    read_mat_images,
-    write_mat_images,
-)
-from .evaluation import mse, probe_accuracy, reconstruct, reconstruction_error, robustness_report
+from .datasets import DATASET_NAMES, MIN_SUBSET_SIZE
 
 __all__ = ["main"]
 
@@ -44,19 +35,19 @@ DATASET_DEFAULTS = {
 }
 NOISE_LEVEL = 0.2  # gaussian noise of the demo's noisy-input column (clipped to [0, 1])
 
-# The demo's models, in table order, and ``skae fit --model``'s: name -> (class,
-# fixed parameters). Adding a model is one line.
+# The demo's models, in table order, and ``skae fit --model``'s: name -> (class
+# name in skae, or "PCA"; fixed parameters). Adding a model is one line.
 DEMO_MODELS = {
-    "PCA": (PCA, {}),
-    "AE": (AutoencoderTransformer, {}),
-    "DAE": (DenoisingAE, {"noise": "gaussian", "noise_level": NOISE_LEVEL}),
-    "VAE": (VAETransformer, {}),
+    "PCA": ("PCA", {}),
+    "AE": ("AutoencoderTransformer", {}),
+    "DAE": ("DenoisingAE", {"noise": "gaussian", "noise_level": NOISE_LEVEL}),
+    "VAE": ("VAETransformer", {}),
 }
 FIT_MODELS = {
-    "ae": (AutoencoderTransformer, {"architecture": "dense"}),
-    "conv-ae": (AutoencoderTransformer, {"architecture": "conv"}),
-    "dae": (DenoisingAE, {}),
-    "vae": (VAETransformer, {}),
+    "ae": ("AutoencoderTransformer", {"architecture": "dense"}),
+    "conv-ae": ("AutoencoderTransformer", {"architecture": "conv"}),
+    "dae": ("DenoisingAE", {}),
+    "vae": ("VAETransformer", {}),
 }
 
 
@@ -69,10 +60,14 @@ def _progress(message):
 
 
 def _make_model(spec, k, image_shape, settings):
-    cls, fixed = spec
-    if cls is PCA:
+    name, fixed = spec
+    if name == "PCA":
+        from sklearn.decomposition import PCA
+
         return PCA(n_components=k, random_state=settings["random_state"])
-    return cls(n_components=k, image_shape=image_shape, **fixed, **settings)
+    from ._registry import ESTIMATORS
+
+    return ESTIMATORS[name](n_components=k, image_shape=image_shape, **fixed, **settings)
 
 
 def _load_data(name, *, root, n_train, n_test, random_state):
@@ -80,6 +75,8 @@ def _load_data(name, *, root, n_train, n_test, random_state):
     for flag, n in (("--n-train", n_train), ("--n-test", n_test)):
         if n is not None and n < MIN_SUBSET_SIZE:
             raise CLIError(f"{flag} must be at least {MIN_SUBSET_SIZE}; got {n}.")
+    from .datasets import load_train_test
+
     try:
         return load_train_test(name, n_train=n_train, n_test=n_test, root=root,
                                random_state=random_state)
@@ -120,11 +117,16 @@ def _warm_up_torch(X):
     """A throw-away fit: torch imports some modules (torch._dynamo, ~3 s) at
     the first optimizer step of a process, which would count in the first
     model's fit time."""
+    from ._registry import AutoencoderTransformer
+
     AutoencoderTransformer(n_components=1, hidden_layer_sizes=(2,), max_epochs=1,
                            early_stopping=False, random_state=0).fit(X[:16])
 
 
 def cmd_demo(args):
+    from ._registry import NoiseInjector
+    from .evaluation import compare_reducers
+
     defaults = DATASET_DEFAULTS[args.dataset]
     n_train = args.n_train if args.n_train is not None else defaults["n_train"]
     n_test = args.n_test if args.n_test is not None else defaults["n_test"]
@@ -152,33 +154,17 @@ def cmd_demo(args):
                        f"(the number of features); got {k}.")
     _progress(f"skae demo: {args.dataset}, {len(X_train)} training and {len(X_test)} "
               f"test images of {'x'.join(map(str, image_shape))}, n_components={k}")
-    X_noisy = NoiseInjector("gaussian", NOISE_LEVEL, clip=(0.0, 1.0),
-                            random_state=args.random_state).fit_transform(X_test)
+    noise = NoiseInjector("gaussian", NOISE_LEVEL, clip=(0.0, 1.0))
     if set(names) != {"PCA"}:
         _warm_up_torch(X_train)
-    models, rows = {}, []
-    for name in names:
-        est = _make_model(DEMO_MODELS[name], k, image_shape, settings)
-        _progress(f"  fitting {name} ({type(est).__name__}) ...")
-        start = time.perf_counter()
-        est.fit(X_train)
-        seconds = time.perf_counter() - start
-        models[name] = est
-        accuracy = probe_accuracy(est.transform(X_train), y_train,
-                                  est.transform(X_test), y_test)
-        rows.append([name, f"{reconstruction_error(est, X_test):.4f}", f"{accuracy:.3f}",
-                     f"{reconstruction_error(est, X_noisy, X_test):.4f}",
-                     str(getattr(est, "n_iter_", "-")), f"{seconds:.1f}"])
-        _progress(f"  {name}: {seconds:.1f} s, recon MSE {rows[-1][1]}, probe acc "
-                  f"{rows[-1][2]}, noisy MSE {rows[-1][3]}")
-
-    table = format_table(["model", "recon MSE", "probe acc", "noisy MSE", "epochs",
-                          "fit time (s)"], rows)
-    notes = (f"n_components={k} for every model; MSE on {len(X_test)} held-out test "
-             f"images (pixels in [0, 1]); probe acc = LogisticRegression on the "
-             f"standardized codes; noisy MSE = reconstruction of test images with "
-             f"gaussian noise {NOISE_LEVEL} (clipped to [0, 1]) vs the clean images "
-             f"(the noisy input itself: {mse(X_noisy, X_test):.4f}).")
+    report = compare_reducers(
+        {name: _make_model(DEMO_MODELS[name], k, image_shape, settings) for name in names},
+        X_train, y_train, X_test=X_test, y_test=y_test, noise=noise,
+        random_state=args.random_state, verbose=1)
+    models = report.estimators_
+    X_noisy = noise.set_params(random_state=args.random_state).fit_transform(X_test)
+    table = str(report)
+    notes = f"n_components={k} for every model; {report.notes}"
     print(table)
     print(notes)
     if out is not None:
@@ -197,6 +183,7 @@ def write_demo_figures(out, models, X_test, y_test, X_noisy, image_shape, random
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .evaluation import reconstruct, robustness_report
     from .plotting import (
         plot_history,
         plot_latent_grid,
@@ -255,6 +242,9 @@ def write_demo_figures(out, models, X_test, y_test, X_noisy, image_shape, random
 
 # ----------------------------------------------------------------- fit
 def cmd_fit(args):
+    from ._persistence import save
+    from .evaluation import reconstruction_error
+
     output = _check_output(args.output, "-o/--output")
     defaults = DATASET_DEFAULTS[args.dataset]
     X_train, _, X_test, _, image_shape = _load_data(
@@ -288,6 +278,9 @@ def cmd_fit(args):
 # ----------------------------------------------------------------- reconstruct
 def _load_model(path):
     """A fitted model that reconstructs, from a file written by skae.save."""
+    from ._persistence import load
+    from ._validation import is_fitted
+
     if not path.is_file():
         raise CLIError(f"model file {path} not found.")
     try:
@@ -307,6 +300,10 @@ def _load_model(path):
 
 
 def cmd_reconstruct(args):
+    from ._utils import image_shape_of
+    from .datasets import read_mat_images, write_mat_images
+    from .evaluation import mse, reconstruct
+
     output = _check_output(args.output, "-o/--output")
     input_path = Path(args.input)
     if not input_path.is_file():

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import Bunch
 
 from ._utils import image_shape_of
 
@@ -81,6 +80,8 @@ def load_digits(*, return_X_y=False):
     y = raw.target.astype(np.int64)
     if return_X_y:
         return X, y
+    from sklearn.utils import Bunch
+
     return Bunch(data=X, target=y, images=X.reshape(-1, 8, 8), image_shape=(8, 8),
                  target_names=raw.target_names, DESCR=raw.DESCR)
 
@@ -229,6 +230,8 @@ def _load_idx_dataset(name, split, root, download, return_X_y, target_names, des
     y = labels.astype(np.int64)
     if return_X_y:
         return X, y
+    from sklearn.utils import Bunch
+
     return Bunch(data=X, target=y, images=X.reshape((-1,) + image_shape),
                  image_shape=image_shape, target_names=np.asarray(target_names),
                  filenames=(str(images_path), str(labels_path)), DESCR=descr)

@@ -6,8 +6,14 @@ codes keep; :func:`robustness_report` corrupts X with several kinds
 and levels of noise (:class:`~skae.NoiseInjector`) and tabulates, for each,
 the error of the noisy input and of the estimator's reconstruction against
 the clean X, and optionally a classifier's accuracy on clean, noisy and
-denoised input.
+denoised input. :func:`compare_reducers` answers "PCA or an autoencoder, and
+which one, for my data?": it fits several reducers on the same split (or
+cross-validation folds) and tabulates what each one's codes and
+reconstructions are worth.
 """
+
+import sys
+import time
 
 import numpy as np
 from sklearn.base import clone
@@ -17,7 +23,7 @@ from ._noise import KINDS, NoiseInjector, occlusion_side
 from ._utils import as_chw, format_table, reconstruct
 
 __all__ = ["reconstruction_error", "probe_accuracy", "robustness_report",
-           "RobustnessReport", "DEFAULT_NOISES"]
+           "RobustnessReport", "compare_reducers", "ReducerComparison", "DEFAULT_NOISES"]
 
 #: noises used by :func:`robustness_report` when none are given
 DEFAULT_NOISES = (
@@ -156,7 +162,83 @@ def _as_injector(spec, image_shape, random_state):
     return noise
 
 
-class RobustnessReport:
+class _Report:
+    """A table of rows (dicts) in ``columns`` order: printing, markdown, pandas.
+
+    Subclasses set ``labels`` (the printed header of a column, default its
+    key), ``formats`` (a column's format, default the ``fmt`` argument) and
+    ``n_left`` (how many leading label columns are left-aligned).
+    """
+
+    labels = {}
+    formats = {}
+    n_left = 1
+    missing = ""  # how a None cell prints
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, column):
+        """All values of one column, as a list."""
+        if column not in self.columns:
+            raise KeyError(f"{column!r}; columns are {self.columns}")
+        return [row[column] for row in self.rows]
+
+    def _cells(self, fmt=".4f"):
+        cells = []
+        for row in self.rows:
+            out = []
+            for col in self.columns:
+                value = row[col]
+                if isinstance(value, float) and col != "level":
+                    out.append(format(value, self.formats.get(col, fmt)))
+                else:
+                    out.append(self.missing if value is None else str(value))
+            cells.append(out)
+        return cells
+
+    def __str__(self):
+        return format_table([self.labels.get(c, c) for c in self.columns], self._cells(),
+                            n_left=self.n_left)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({len(self.rows)} rows)\n{self}"
+
+    def to_markdown(self, fmt=".4f"):
+        """The table as GitHub markdown.
+
+        Parameters
+        ----------
+        fmt : str, default=".4f"
+            Format specification of the metric values.
+
+        Returns
+        -------
+        table : str
+            A header row, an alignment row and one row per table row.
+        """
+        lines = ["| " + " | ".join(self.labels.get(c, c) for c in self.columns) + " |",
+                 "|" + "|".join("---" if i < self.n_left else "---:"
+                                for i in range(len(self.columns))) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in self._cells(fmt)]
+        return "\n".join(lines)
+
+    def to_frame(self):
+        """The table as a :class:`pandas.DataFrame` (needs pandas).
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            One row per table row, the report's ``columns`` as columns.
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - pandas is optional
+            raise ImportError(f"{type(self).__name__}.to_frame needs pandas.") from exc
+        return pd.DataFrame(self.rows, columns=self.columns)
+
+
+class RobustnessReport(_Report):
     """Result of :func:`robustness_report`: one row per noise.
 
     Built by :func:`robustness_report`; the parameters are kept as the
@@ -184,40 +266,13 @@ class RobustnessReport:
     """
 
     metric_labels = {"mse": "MSE vs clean X", "acc": "accuracy"}
+    n_left = 2  # noise, kind
 
     def __init__(self, rows, columns, names):
         self.rows = rows
         self.columns = columns
         self.names = names
         self.accuracy_clean = rows[0].get("acc_noisy") if rows else None
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, column):
-        """All values of one column, as a list."""
-        if column not in self.columns:
-            raise KeyError(f"{column!r}; columns are {self.columns}")
-        return [row[column] for row in self.rows]
-
-    def _cells(self, fmt=".4f"):
-        cells = []
-        for row in self.rows:
-            out = []
-            for col in self.columns:
-                value = row[col]
-                if isinstance(value, float) and col != "level":
-                    out.append(format(value, fmt))
-                else:
-                    out.append("" if value is None else str(value))
-            cells.append(out)
-        return cells
-
-    def __str__(self):
-        return format_table(self.columns, self._cells(), n_left=2)  # noise, kind
-
-    def __repr__(self):
-        return f"RobustnessReport({len(self.rows)} rows)\n{self}"
 
     def records(self):
         """The report in long form, ready to plot: one record per noise and input.
@@ -251,39 +306,6 @@ class RobustnessReport:
                  "input": name, **{m: row[f"{m}_{name}"] for m in metrics}}
                 for row in [dict(clean, kind=kind) for kind in kinds] + noisy
                 for name in ["noisy", *self.names]]
-
-    def to_markdown(self, fmt=".4f"):
-        """The table as GitHub markdown.
-
-        Parameters
-        ----------
-        fmt : str, default=".4f"
-            Format specification of the metric values.
-
-        Returns
-        -------
-        table : str
-            A header row, an alignment row and one row per noise.
-        """
-        lines = ["| " + " | ".join(self.columns) + " |",
-                 "|" + "|".join("---" if c in ("noise", "kind") else "---:"
-                                for c in self.columns) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in self._cells(fmt)]
-        return "\n".join(lines)
-
-    def to_frame(self):
-        """The table as a :class:`pandas.DataFrame` (needs pandas).
-
-        Returns
-        -------
-        frame : pandas.DataFrame
-            One row per noise, the report's ``columns`` as columns.
-        """
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - pandas is optional
-            raise ImportError("RobustnessReport.to_frame needs pandas.") from exc
-        return pd.DataFrame(self.rows, columns=self.columns)
 
     def plot(self, metrics=None, **kwargs):
         """Errors (and accuracies) against the noise level, one colour per kind.
@@ -409,3 +431,274 @@ def robustness_report(estimator, X, noises=None, y=None, classifier=None,
         rows.append(row(_noise_label(noise, X.shape[1]), noise.kind,
                         float(level) if not np.ndim(level) else level, X_noisy))
     return RobustnessReport(rows, columns, list(estimators))
+
+
+class ReducerComparison(_Report):
+    """Result of :func:`compare_reducers`: one row per reducer.
+
+    Built by :func:`compare_reducers`; the parameters are kept as the
+    attributes of the same name.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One dict per reducer: ``model`` (its name), ``mse`` (reconstruction
+        error of the test data), ``probe_acc`` (a linear probe's test
+        accuracy on the codes; with labels only), ``noisy_mse`` (the
+        reconstruction of noisy test data against the clean test data; with a
+        noise only), ``trustworthiness`` (of the test codes, scikit-learn's
+        :func:`~sklearn.manifold.trustworthiness`), ``epochs`` (``n_iter_``,
+        None for a reducer without it), ``fit_s`` and ``transform_s``
+        (seconds). ``mse`` and ``noisy_mse`` are None for a reducer that
+        cannot reconstruct. With cross-validation each value is the mean over
+        the folds.
+    columns : list of str
+        Column order.
+    estimators : dict or None
+        The fitted reducers, by name (None after cross-validation, which
+        fits one per fold).
+    notes : str
+        What the columns mean, with the noisy input's own error as the
+        baseline of the ``noisy MSE`` column.
+
+    Attributes
+    ----------
+    estimators_ : dict or None
+        Same as ``estimators``.
+    metric_labels : dict
+        Panel titles of the metric columns (used by :meth:`plot`).
+    """
+
+    labels = {"mse": "recon MSE", "probe_acc": "probe acc", "noisy_mse": "noisy MSE",
+              "trustworthiness": "trust", "fit_s": "fit time (s)",
+              "transform_s": "transform (s)"}
+    formats = {"probe_acc": ".3f", "trustworthiness": ".3f", "fit_s": ".1f",
+               "transform_s": ".2f"}
+    missing = "-"
+    metric_labels = {"mse": "reconstruction MSE (test)", "probe_acc": "probe accuracy",
+                     "noisy_mse": "MSE of the noisy input's reconstruction",
+                     "trustworthiness": "trustworthiness of the codes",
+                     "fit_s": "fit time (s)", "transform_s": "transform time (s)"}
+
+    def __init__(self, rows, columns, estimators=None, notes=""):
+        self.rows = rows
+        self.columns = columns
+        self.estimators = self.estimators_ = estimators
+        self.notes = notes
+
+    def plot(self, metrics=None, *, ax=None, title=None):
+        """One bar chart per metric, a bar per reducer.
+
+        Parameters
+        ----------
+        metrics : str or list of str, default=None
+            Columns to draw (of ``mse``, ``probe_acc``, ``noisy_mse``,
+            ``trustworthiness``, ``fit_s``, ``transform_s``); None draws
+            every one the report has values for.
+        ax : matplotlib Axes or sequence of Axes, default=None
+            One Axes per metric; a new figure when None.
+        title : str, default=None
+            Title of the figure.
+
+        Returns
+        -------
+        fig : matplotlib.figure.Figure
+            The figure, one panel per metric.
+        """
+        from .plotting import plot_comparison
+
+        return plot_comparison(self, metrics, ax=ax, title=title)
+
+
+def _splits(X, y, X_test, y_test, test_size, cv, random_state):
+    """``(X_train, y_train, X_test, y_test)`` per split."""
+    from sklearn.model_selection import check_cv, train_test_split
+
+    if X_test is not None:
+        X_test = check_array(X_test, dtype=[np.float64, np.float32])
+        if X_test.shape[1] != X.shape[1]:
+            raise ValueError(f"X_test has {X_test.shape[1]} features but X has "
+                             f"{X.shape[1]}.")
+        if (y is None) != (y_test is None):
+            raise ValueError("pass both y and y_test (for the probe) or neither.")
+        return [(X, y, X_test, None if y_test is None else np.asarray(y_test))]
+    if cv is None:
+        stratify = y if y is not None and np.unique(y).size < len(y) * test_size else None
+        try:
+            parts = train_test_split(X, *([] if y is None else [y]), test_size=test_size,
+                                     random_state=random_state, stratify=stratify)
+        except ValueError:  # a class too small to stratify
+            parts = train_test_split(X, *([] if y is None else [y]), test_size=test_size,
+                                     random_state=random_state)
+        if y is None:
+            return [(parts[0], None, parts[1], None)]
+        return [(parts[0], parts[2], parts[1], parts[3])]
+    splitter = check_cv(cv, y, classifier=y is not None)
+    return [(X[tr], None if y is None else y[tr], X[te], None if y is None else y[te])
+            for tr, te in splitter.split(X, y)]
+
+
+def _measure(reducer, X_train, y_train, X_test, y_test, X_noisy, n_neighbors,
+             trust_rows):
+    """One row of :func:`compare_reducers` for one fitted-here reducer."""
+    from sklearn.manifold import trustworthiness
+
+    start = time.perf_counter()
+    reducer.fit(X_train)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    Z_test = np.asarray(reducer.transform(X_test))
+    transform_s = time.perf_counter() - start
+    can_reconstruct = any(hasattr(reducer, m) for m in
+                          ("denoise", "reconstruct", "inverse_transform"))
+    row = {
+        "mse": mse(reconstruct(reducer, X_test), X_test) if can_reconstruct else None,
+        "probe_acc": None if y_train is None else probe_accuracy(
+            np.asarray(reducer.transform(X_train)), y_train, Z_test, y_test),
+        "noisy_mse": (mse(reconstruct(reducer, X_noisy), X_test)
+                      if can_reconstruct and X_noisy is not None else None),
+        "trustworthiness": float(trustworthiness(
+            X_test[trust_rows], Z_test[trust_rows],
+            n_neighbors=min(n_neighbors, (len(trust_rows) - 1) // 2))),
+        "epochs": getattr(reducer, "n_iter_", None),
+        "fit_s": fit_s,
+        "transform_s": transform_s,
+    }
+    return row
+
+
+def compare_reducers(reducers, X, y=None, *, X_test=None, y_test=None, test_size=0.25,
+                     cv=None, noise=("gaussian", 0.2), n_neighbors=5,
+                     max_trust_samples=1000, random_state=0, verbose=0):
+    """Fit several dimensionality reducers on the same data and compare them.
+
+    Each reducer is cloned, fitted on the training part (without labels) and
+    measured on held-out data: how well it reconstructs it, how well it
+    reconstructs a noisy copy, how faithfully its codes keep each sample's
+    neighbours (trustworthiness) and, given labels, how much class
+    information the codes keep (a linear probe), with fit and transform
+    times. Any transformer works; the reconstruction columns need
+    ``inverse_transform`` (PCA, TruncatedSVD, every skae autoencoder) and are
+    left empty otherwise.
+
+    Parameters
+    ----------
+    reducers : dict of str to estimator
+        Unfitted transformers by name, e.g. ``{"PCA": PCA(8),
+        "AE": AutoencoderTransformer(8)}``; each is cloned.
+    X : array-like of shape (n_samples, n_features)
+        The data (the training part when ``X_test`` is given).
+    y : array-like of shape (n_samples,), default=None
+        Labels, used only by the probe (and to stratify the split).
+    X_test, y_test : array-like, default=None
+        Held-out data; when None, X is split (``test_size``) or
+        cross-validated (``cv``).
+    test_size : float, default=0.25
+        Fraction of X held out when neither ``X_test`` nor ``cv`` is given.
+    cv : int, cross-validation generator or iterable, default=None
+        Cross-validate instead of one split (as in
+        :func:`~sklearn.model_selection.cross_validate`); each value is then
+        the mean over the folds.
+    noise : NoiseInjector, str, tuple or None, default=("gaussian", 0.2)
+        The corruption of the ``noisy MSE`` column, as
+        :func:`robustness_report` takes it; None leaves the column out.
+    n_neighbors : int, default=5
+        Neighbourhood size of the trustworthiness.
+    max_trust_samples : int, default=1000
+        Trustworthiness compares all pairwise distances: it is computed on at
+        most this many test samples (a fixed random subset).
+    random_state : int or None, default=0
+        Seeds the split, the noise and the trustworthiness subset (the
+        reducers keep their own ``random_state``).
+    verbose : int, default=0
+        ``1`` prints a line to standard error as each reducer is fitted and
+        measured (standard error, so that a printed report stays clean).
+
+    Returns
+    -------
+    report : ReducerComparison
+        Prints as a table (``notes`` says what the columns mean);
+        ``to_frame()``, ``to_markdown()``, ``plot()``; ``estimators_`` holds
+        the fitted reducers of a single split.
+
+    Examples
+    --------
+    >>> from sklearn.decomposition import PCA
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.datasets import load_digits
+    >>> from skae.evaluation import compare_reducers
+    >>> X, y = load_digits(return_X_y=True)
+    >>> report = compare_reducers(
+    ...     {"PCA": PCA(8), "AE": AutoencoderTransformer(8, max_epochs=30, random_state=0)},
+    ...     X, y, random_state=0)
+    >>> report.columns
+    ['model', 'mse', 'probe_acc', 'noisy_mse', 'trustworthiness', 'epochs', 'fit_s', 'transform_s']
+    >>> pca, ae = report["mse"]
+    >>> bool(ae < pca)  # the autoencoder reconstructs held-out digits better
+    True
+    """
+    if not isinstance(reducers, dict) or not reducers:
+        raise TypeError("reducers must be a non-empty dict {name: estimator}; got "
+                        f"{type(reducers).__name__}.")
+    for name, reducer in reducers.items():
+        if not (hasattr(reducer, "fit") and hasattr(reducer, "transform")):
+            raise TypeError(f"reducer {name!r} needs fit and transform; got "
+                            f"{type(reducer).__name__}.")
+    X = check_array(X, dtype=[np.float64, np.float32])
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"y has {y.shape[0]} labels but X has {X.shape[0]} samples.")
+    splits = _splits(X, y, X_test, y_test, test_size, cv, random_state)
+    image_shape = next((getattr(r, "image_shape", None) for r in reducers.values()
+                        if getattr(r, "image_shape", None) is not None), None)
+    injector = None if noise is None else _as_injector(noise, image_shape, random_state)
+    rng = np.random.RandomState(random_state)
+
+    per_fold, fitted = [], {}
+    for X_tr, y_tr, X_te, y_te in splits:
+        X_noisy = None if injector is None else injector.fit_transform(X_te)
+        trust_rows = np.sort(rng.permutation(len(X_te))[:max_trust_samples])
+        rows = {}
+        for name, reducer in reducers.items():
+            fitted[name] = clone(reducer)
+            if verbose:
+                print(f"  fitting {name} ({type(reducer).__name__}) ...", file=sys.stderr,
+                      flush=True)
+            rows[name] = row = _measure(fitted[name], X_tr, y_tr, X_te, y_te, X_noisy,
+                                        n_neighbors, trust_rows)
+            if verbose:
+                done = ", ".join(f"{ReducerComparison.labels.get(k, k)} {v:.4g}"
+                                 for k, v in row.items() if isinstance(v, float))
+                print(f"  {name}: {done}", file=sys.stderr, flush=True)
+        per_fold.append(rows)
+
+    columns = ["model", "mse", "probe_acc", "noisy_mse", "trustworthiness", "epochs",
+               "fit_s", "transform_s"]
+    if y is None:
+        columns.remove("probe_acc")
+    if injector is None:
+        columns.remove("noisy_mse")
+    rows = []
+    for name in reducers:
+        row = {"model": name}
+        for col in columns[1:]:
+            values = [fold[name][col] for fold in per_fold]
+            row[col] = (None if any(v is None for v in values) else
+                        values[0] if col == "epochs" and len(values) == 1 else
+                        float(np.mean(values)))
+        rows.append(row)
+    X_te0 = splits[0][2]
+    notes = [f"{len(splits)} fold(s), {len(X_te0)} held-out samples"
+             + (" (per fold)" if len(splits) > 1 else "")
+             + "; recon MSE = mean squared error of the reconstruction"]
+    if injector is not None:
+        noisy_input = np.mean([mse(injector.fit_transform(te), te) for _, _, te, _ in splits])
+        notes.append(f"noisy MSE = reconstruction of the held-out data with "
+                     f"{_noise_label(injector, X.shape[1])} noise vs the clean data (the "
+                     f"noisy input itself: {noisy_input:.4f})")
+    notes.append(f"trust = trustworthiness of the codes ({n_neighbors} neighbours)")
+    if y is not None:
+        notes.append("probe acc = LogisticRegression on the standardized codes")
+    return ReducerComparison(rows, columns, fitted if len(splits) == 1 else None,
+                             notes="; ".join(notes) + ".")

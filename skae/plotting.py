@@ -19,7 +19,7 @@ from sklearn.utils import check_array
 from ._utils import image_shape_of, reconstruct
 
 __all__ = ["plot_reconstructions", "plot_latent_space", "plot_samples",
-           "plot_latent_grid", "plot_history", "plot_robustness"]
+           "plot_latent_grid", "plot_history", "plot_robustness", "plot_comparison"]
 
 
 # ----------------------------------------------------------------- helpers
@@ -722,6 +722,74 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", style="input"
         handles += [Line2D([], [], color="k", ls=_STYLES[s % len(_STYLES)],
                            label=str(line_style)) for s, line_style in enumerate(styles)]
     axes[-1].legend(handles=handles, fontsize=8, loc="best")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_comparison(report, metrics=None, *, ax=None, title=None):
+    """One bar chart per metric of a reducer comparison, a bar per reducer.
+
+    Parameters
+    ----------
+    report : ReducerComparison
+        From :func:`skae.evaluation.compare_reducers`.
+    metrics : str or list of str, default=None
+        Columns to draw (``mse``, ``probe_acc``, ``noisy_mse``,
+        ``trustworthiness``, ``fit_s``, ``transform_s``); None draws each of
+        them the report has values for.
+    ax : matplotlib Axes or sequence of Axes, default=None
+        One Axes per metric; a new figure when None.
+    title : str, default=None
+        Figure title, above the panels.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One panel per metric (the figure of ``ax`` when given).
+
+    Examples
+    --------
+    >>> from sklearn.decomposition import PCA, TruncatedSVD
+    >>> from skae.datasets import load_digits
+    >>> from skae.evaluation import compare_reducers
+    >>> from skae.plotting import plot_comparison
+    >>> X, y = load_digits(return_X_y=True)
+    >>> report = compare_reducers({"PCA": PCA(8), "SVD": TruncatedSVD(8)}, X, y)
+    >>> fig = plot_comparison(report, ["mse", "probe_acc"])
+    >>> [a.get_title() for a in fig.axes]
+    ['reconstruction MSE (test)', 'probe accuracy']
+    """
+    if not (hasattr(report, "rows") and hasattr(report, "metric_labels")):
+        raise TypeError(f"report must come from skae.evaluation.compare_reducers; got "
+                        f"{type(report).__name__}.")
+    available = [c for c in report.metric_labels if c in report.columns
+                 and all(_is_number(r[c]) for r in report.rows)]
+    if metrics is None:
+        metrics = available
+    elif isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, (list, tuple)) or not metrics or \
+            any(m not in available for m in metrics):
+        raise ValueError(f"metrics must be one or more of {available}; got {metrics!r}.")
+    names = [r["model"] for r in report.rows]
+    if ax is None:
+        fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.4),
+                                 squeeze=False)
+        axes = list(axes[0])
+    else:
+        axes = list(np.atleast_1d(ax))
+        if len(axes) != len(metrics):
+            raise ValueError(f"ax has {len(axes)} Axes for {len(metrics)} metrics "
+                             f"({metrics}).")
+        fig = axes[0].figure
+    for panel, metric in zip(axes, metrics):
+        panel.bar(range(len(names)), [float(r[metric]) for r in report.rows],
+                  color=[f"C{i % 10}" for i in range(len(names))])
+        panel.set_xticks(range(len(names)), names, rotation=30, fontsize=8)
+        panel.set_title(report.metric_labels[metric], fontsize=9)
+        panel.grid(axis="y", alpha=0.3)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -57,7 +57,7 @@ def test_demo_quick_with_figures(capsys, tmp_path):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["model", "recon", "MSE", "probe", "acc", "noisy", "MSE",
-                                "epochs", "fit", "time", "(s)"]
+                                "trust", "epochs", "fit", "time", "(s)", "transform", "(s)"]
     names = [line.split()[0] for line in lines[2:6]]
     assert names == ["PCA", "AE", "DAE", "VAE"]
     rows = {line.split()[0]: [float(v) for v in line.split()[1:4]] for line in lines[2:6]}
@@ -364,8 +364,9 @@ def test_output_paths_are_checked_before_any_work(capsys, tmp_path, digits_model
     def no_training(*args, **kwargs):
         raise AssertionError("the output path must be checked before loading the data")
 
-    monkeypatch.setattr("skae.cli.load_train_test", no_training)
-    monkeypatch.setattr("skae.cli.load", no_training)
+    # the commands import these when they run: patch them where they live
+    monkeypatch.setattr("skae.datasets.load_train_test", no_training)
+    monkeypatch.setattr("skae._persistence.load", no_training)
     folder = tmp_path / "existing"
     folder.mkdir()
     a_file = tmp_path / "a_file"
