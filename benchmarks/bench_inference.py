@@ -22,8 +22,8 @@ import time
 
 import numpy as np
 import torch
+from _compute import multiply_adds, sgemm_gflops  # noqa: E402  (benchmarks/_compute.py)
 from sklearn.decomposition import PCA
-from torch import nn
 
 from skae import AutoencoderTransformer
 from skae._training import INFERENCE_BATCH_SIZE
@@ -31,35 +31,8 @@ from skae.datasets import load_fashion_mnist
 
 
 def forward_flops_per_row(module, n_features):
-    """2 x the multiply-adds of one row's forward pass (Linear, Conv, ConvTranspose)."""
-    macs = []
-
-    def count(layer, args, out):
-        if isinstance(layer, nn.Linear):
-            macs.append(layer.in_features * layer.out_features)
-        elif isinstance(layer, nn.ConvTranspose2d):
-            kh, kw = layer.kernel_size
-            macs.append(args[0][0].numel() * layer.out_channels * kh * kw)
-        elif isinstance(layer, nn.Conv2d):
-            kh, kw = layer.kernel_size
-            macs.append(out[0].numel() * layer.in_channels * kh * kw)
-
-    hooks = [m.register_forward_hook(count) for m in module.modules()
-             if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
-    with torch.no_grad():
-        module(torch.zeros(1, n_features))
-    for h in hooks:
-        h.remove()
-    return 2 * sum(macs)
-
-
-def sgemm_gflops(n=2048, repeats=10):
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        torch.mm(a, b)
-    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+    """2 FLOP per multiply-add of one row's forward pass."""
+    return 2 * multiply_adds(module, n_features)
 
 
 def timed(fn):

@@ -40,6 +40,7 @@ import time
 
 import numpy as np
 import torch
+from _compute import multiply_adds, sgemm_gflops  # noqa: E402  (benchmarks/_compute.py)
 from torch import nn
 from torch.nn import functional as F
 
@@ -63,26 +64,8 @@ def build(spec, n_features, seed):
 
 
 def train_flops_per_sample(module, n_features):
-    """6 x the multiply-adds of one sample's forward pass (Linear, Conv, ConvTranspose)."""
-    macs = []
-
-    def count(layer, args, out):
-        if isinstance(layer, nn.Linear):
-            macs.append(layer.in_features * layer.out_features)
-        elif isinstance(layer, nn.ConvTranspose2d):  # each input pixel feeds a kernel
-            kh, kw = layer.kernel_size
-            macs.append(args[0][0].numel() * layer.out_channels * kh * kw)
-        elif isinstance(layer, nn.Conv2d):
-            kh, kw = layer.kernel_size
-            macs.append(out[0].numel() * layer.in_channels * kh * kw)
-
-    hooks = [m.register_forward_hook(count) for m in module.modules()
-             if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
-    with torch.no_grad():
-        module(torch.zeros(1, n_features))
-    for h in hooks:
-        h.remove()
-    return 6 * sum(macs)
+    """6 x the multiply-adds of one sample: 2 FLOP per multiply-add forward, 4 backward."""
+    return 6 * multiply_adds(module, n_features)
 
 
 def plain_loop(X, spec, epochs, batch_size, seed, precision="float32"):
@@ -125,15 +108,6 @@ def skae_fit(X, spec, epochs, batch_size, seed, precision="float32"):
 
 
 RUNNERS = {"plain loop": plain_loop, "skorch": plain_skorch, "skae": skae_fit}
-
-
-def sgemm_gflops(n=2048, repeats=10, dtype=torch.float32):
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    torch.mm(a, b)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        torch.mm(a, b)
-    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def compare(name, X, spec, epochs, batch_size, rounds, sgemm, precisions):

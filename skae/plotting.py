@@ -576,6 +576,19 @@ def plot_history(estimator, *, log=False, ax=None, title=None):
 
 
 # ----------------------------------------------------------------- robustness
+def _panel_axes(ax, metrics, size):
+    """``(fig, axes)``: one Axes per metric, side by side (``size`` each), or
+    the given ``ax`` when it has one per metric."""
+    if ax is None:
+        fig, axes = plt.subplots(1, len(metrics), figsize=(size[0] * len(metrics), size[1]),
+                                 squeeze=False)
+        return fig, list(axes[0])
+    axes = list(np.atleast_1d(ax))
+    if len(axes) != len(metrics):
+        raise ValueError(f"ax has {len(axes)} Axes for {len(metrics)} panels ({metrics}).")
+    return axes[0].figure, axes
+
+
 def _records(report):
     """Records (list of dict) and metric axis labels from any accepted form."""
     if callable(getattr(report, "records", None)):  # RobustnessReport
@@ -690,16 +703,7 @@ def plot_robustness(report, metrics=None, *, x="level", by="kind", style="input"
     categorical = not all(_is_number(r[x]) for r in records)
     positions = {label: i for i, label in enumerate(dict.fromkeys(str(r[x]) for r in records))}
 
-    if ax is None:
-        fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.9),
-                                 squeeze=False)
-        axes = list(axes[0])
-    else:
-        axes = list(np.atleast_1d(ax))
-        if len(axes) != len(metrics):
-            raise ValueError(f"ax has {len(axes)} Axes for {len(metrics)} panels "
-                             f"({metrics}).")
-        fig = axes[0].figure
+    fig, axes = _panel_axes(ax, metrics, (5.2, 3.9))
     for panel, metric in zip(axes, metrics):
         for k, colour in enumerate(colours):
             for s, line_style in enumerate(styles):
@@ -774,16 +778,7 @@ def plot_comparison(report, metrics=None, *, ax=None, title=None):
             any(m not in available for m in metrics):
         raise ValueError(f"metrics must be one or more of {available}; got {metrics!r}.")
     names = [r["model"] for r in report.rows]
-    if ax is None:
-        fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.4),
-                                 squeeze=False)
-        axes = list(axes[0])
-    else:
-        axes = list(np.atleast_1d(ax))
-        if len(axes) != len(metrics):
-            raise ValueError(f"ax has {len(axes)} Axes for {len(metrics)} metrics "
-                             f"({metrics}).")
-        fig = axes[0].figure
+    fig, axes = _panel_axes(ax, metrics, (3.4, 3.4))
     for panel, metric in zip(axes, metrics):
         panel.bar(range(len(names)), [float(r[metric]) for r in report.rows],
                   color=[f"C{i % 10}" for i in range(len(names))])
