@@ -655,9 +655,11 @@ def compare_reducers(reducers, X, y=None, *, X_test=None, y_test=None, test_size
     injector = None if noise is None else _as_injector(noise, image_shape, random_state)
     rng = np.random.RandomState(random_state)
 
-    per_fold, fitted = [], {}
+    per_fold, fitted, noisy_input = [], {}, []
     for X_tr, y_tr, X_te, y_te in splits:
         X_noisy = None if injector is None else injector.fit_transform(X_te)
+        if X_noisy is not None:
+            noisy_input.append(mse(X_noisy, X_te))  # the noisy column's baseline
         trust_rows = np.sort(rng.permutation(len(X_te))[:max_trust_samples])
         rows = {}
         for name, reducer in reducers.items():
@@ -693,10 +695,9 @@ def compare_reducers(reducers, X, y=None, *, X_test=None, y_test=None, test_size
              + (" (per fold)" if len(splits) > 1 else "")
              + "; recon MSE = mean squared error of the reconstruction"]
     if injector is not None:
-        noisy_input = np.mean([mse(injector.fit_transform(te), te) for _, _, te, _ in splits])
         notes.append(f"noisy MSE = reconstruction of the held-out data with "
                      f"{_noise_label(injector, X.shape[1])} noise vs the clean data (the "
-                     f"noisy input itself: {noisy_input:.4f})")
+                     f"noisy input itself: {np.mean(noisy_input):.4f})")
     notes.append(f"trust = trustworthiness of the codes ({n_neighbors} neighbours)")
     if y is not None:
         notes.append("probe acc = LogisticRegression on the standardized codes")
