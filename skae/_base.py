@@ -31,6 +31,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._data import check_source, is_dask, is_streamed, map_dask, output_dtype, value_range
 from ._docs import fill_doc
 from ._modules import (
     ACTIVATIONS,
@@ -115,7 +116,11 @@ def init_args(parent, args):
 
 
 def in_unit_interval(X):
-    return X.size > 0 and float(np.min(X)) >= 0.0 and float(np.max(X)) <= 1.0
+    """Whether all values of X (an array or a source) lie in [0, 1]."""
+    if X.shape[0] * X.shape[1] == 0:
+        return False
+    lo, hi = value_range(X)
+    return lo >= 0.0 and hi <= 1.0
 
 
 class BaseTrainer(BaseEstimator):
@@ -161,21 +166,34 @@ class BaseTrainer(BaseEstimator):
         check_callbacks(self.callbacks, self)
         return copy.deepcopy(self.callbacks) or []
 
+    def _validate(self, X, *, reset):
+        """X checked for this estimator: :func:`validate_X` (subclasses that
+        stream data return sources for out-of-core and sparse input)."""
+        return validate_X(self, X, reset=reset)
+
     def _predict(self, fn, X, n_out=None, *, out_dtype=None, reduce=None):
         """``fn`` (tensor -> tensor) applied to ``X`` in inference batches.
 
         Checks that the estimator is fitted, then X as in ``fit``. The output
         has ``n_out`` columns (None: as many as X) and X's float dtype unless
-        ``out_dtype`` is given; ``reduce`` is :func:`predict_batches`'.
+        ``out_dtype`` is given; ``reduce`` is :func:`predict_batches`'. A dask
+        array gives a lazy dask array, computed block by block where the
+        blocks live.
         """
         check_is_fitted(self)
-        X = validate_X(self, X, reset=False)
+        if is_dask(X):
+            check_source(self, X, reset=False)
+            predict = functools.partial(self._predict, fn, n_out=n_out, out_dtype=out_dtype,
+                                        reduce=reduce)
+            width = None if reduce is not None else (X.shape[1] if n_out is None else n_out)
+            return map_dask(predict, X, width, out_dtype or output_dtype(X.dtype))
+        X = self._validate(X, reset=False)
         return self._infer(fn, X, X.shape[1] if n_out is None else n_out,
                            out_dtype or X.dtype, reduce=reduce)
 
     def _infer(self, fn, A, n_out, out_dtype, reduce=None):
-        """:func:`predict_batches` of ``fn`` over the checked array ``A``, with
-        the network in eval mode, on the device of its weights."""
+        """:func:`predict_batches` of ``fn`` over the checked array (or source)
+        ``A``, with the network in eval mode, on the device of its weights."""
         return predict_batches(fn, A, n_out, self.net_.prepare_inference(), out_dtype,
                                reduce=reduce)
 
@@ -239,6 +257,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
         return apply_output_activation(self.decoder_(z), self.output_activation_)
 
     # ------------------------------------------------------------ validation
+    def _validate(self, X, *, reset):
+        """:func:`validate_X`; an out-of-core array (memmap, h5py, zarr, dask) or
+        a sparse matrix (dense architecture) becomes a source of
+        :mod:`skae._data`, read a block at a time."""
+        if is_streamed(X):
+            return check_source(self, X, reset=reset, sparse=self.architecture == "dense")
+        return validate_X(self, X, reset=reset)
+
     def _resolve_settings(self, X):
         """Set the data-dependent fitted settings from the first training X."""
         unit = in_unit_interval(X)
@@ -246,8 +272,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
         if loss == "auto":  # bce needs a sigmoid output: not when identity was asked for
             loss = "bce" if unit and self.output_activation != "identity" else "mse"
         if loss == "bce" and not unit:
+            lo, hi = value_range(X)
             raise ValueError("loss='bce' needs X in [0, 1]; got values in "
-                             f"[{np.min(X):.4g}, {np.max(X):.4g}]. Scale X (e.g. "
+                             f"[{lo:.4g}, {hi:.4g}]. Scale X (e.g. "
                              "MinMaxScaler) or use loss='mse'.")
         out = self.output_activation
         if loss == "bce":
@@ -291,7 +318,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
         self : object
             The fitted estimator.
         """
-        X = validate_X(self, X, reset=True)
+        X = self._validate(X, reset=True)
         return self._set_fitted(self._new_net(X, early_stopping=self.early_stopping,
                                               checkpoint=self.checkpoint))
 
@@ -311,11 +338,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
             The estimator, trained for one more epoch.
         """
         if not hasattr(self, "net_"):
-            X = validate_X(self, X, reset=True)
+            X = self._validate(X, reset=True)
             # one epoch, no validation split: a local decision, the
             # ``early_stopping`` parameter is left as the user set it
             return self._set_fitted(self._new_net(X, early_stopping=False, n_epochs=1))
-        X = validate_X(self, X, reset=False)
+        X = self._validate(X, reset=False)
         self._check_chunk(X)
         train_more(self.net_, X, seed=self._seed_ + self.n_iter_,
                    device=self.net_.weights_device, corruption=self._corruptions()[0])
@@ -379,6 +406,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
             Reconstructions, of the codes' float dtype.
         """
         check_is_fitted(self)
+        if is_dask(X):
+            if X.ndim != 2 or X.shape[1] != self.n_components:
+                raise ValueError(f"X has shape {X.shape}, but inverse_transform of "
+                                 f"{type(self).__name__} expects {self.n_components} "
+                                 f"(n_components) latent features.")
+            return map_dask(self.inverse_transform, X, self.n_features_in_,
+                            output_dtype(X.dtype))
         check_has_columns(self, X)
         Z = positive_strides(check_array(X, dtype=[np.float64, np.float32]))
         if Z.shape[1] != self.n_components:
@@ -466,6 +500,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = self.architecture == "dense"
         return tags
 
 

@@ -2,12 +2,12 @@
 
 from numbers import Real
 
-import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import BaseAutoencoder, init_args
+from ._data import value_range
 from ._docs import fill_doc
 from ._noise import KINDS, NoiseInjector, check_levels, check_occlusion_shape
 from ._validation import validate_X
@@ -114,7 +114,7 @@ class DenoisingAE(BaseAutoencoder):
     # ------------------------------------------------------------ noise
     def _resolve_settings(self, X):
         super()._resolve_settings(X)
-        low, high = float(np.min(X)), float(np.max(X))
+        low, high = value_range(X)
         if isinstance(self.noise, NoiseInjector):
             noise = clone(self.noise)
             noise.set_params(random_state=None)

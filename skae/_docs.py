@@ -107,7 +107,9 @@ random_state : int, RandomState instance or None, default=None
     reparameterization). The same int gives the same model on CPU.""",
     "verbose": """
 verbose : int, default=0
-    ``1`` prints skorch's per-epoch table.""",
+    ``1`` prints skorch's per-epoch table; ``2`` also shows a progress bar
+    within each epoch (rows done, rows per second, time left) on stderr,
+    for epochs that take minutes (large or out-of-core data).""",
     "callbacks": """
 callbacks : list of skorch callbacks or (name, callback) tuples, default=None
     Extra skorch callbacks (copied at fit, so the list is never modified).""",

@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -41,6 +42,7 @@ from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import TeeGenerator
 
+from ._data import block_ranges, inference_block_rows, read_blocks, validation_ranges
 from ._io import atomic_write
 
 OPTIMIZERS = {
@@ -170,12 +172,113 @@ class TensorData:
     def __len__(self):
         return self.X.shape[0]
 
+    def batches(self, batch_size, shuffle=False, generator=None):
+        """Yield ``(x, target)``: slices in order, or through a new permutation
+        drawn from ``generator`` (one indexing operation per batch)."""
+        X, y = self.X, self.y
+        n = len(self)
+        perm = torch.randperm(n, generator=generator).to(X.device) if shuffle else None
+        for start in range(0, n, batch_size):
+            idx = slice(start, start + batch_size) if perm is None \
+                else perm[start:start + batch_size]
+            xb = X[idx]
+            yield xb, (xb if y is None else y[idx])
+
+
+class StreamData:
+    """Rows of a source (:mod:`skae._data`) made into batches one at a time.
+
+    ``rows`` (indices) are the rows it holds when the source has fast random
+    access (a sparse matrix): a shuffled pass permutes them all, as
+    :class:`TensorData` permutes its rows, and densifies each batch alone.
+    ``blocks`` (``(start, stop)`` row ranges) are what it holds of an
+    out-of-core source, less the ``exclude`` ranges (the validation rows,
+    dropped from each block as it is read): a shuffled pass visits the blocks
+    in a random order and the rows of each block in a random order, reading
+    the next block while the current one is trained on (memory holds two
+    blocks). The rows left over after a block's last whole batch open the
+    next block's first batch, so every batch but the last is full.
+
+    The target is the clean input. ``corruption=(f, generator_state)``
+    corrupts the inputs of every unshuffled (validation) pass with the same
+    noise: ``f(x, generator)`` with a generator put back to that state.
+    """
+
+    def __init__(self, source, device, *, rows=None, blocks=None, exclude=(),
+                 corruption=None):
+        self.source = source
+        self.device = device
+        self.rows = rows
+        self.blocks = blocks
+        self.exclude = list(exclude)
+        self.corruption = corruption
+
+    def __len__(self):
+        if self.rows is not None:
+            return len(self.rows)
+        return (sum(stop - start for start, stop in self.blocks)
+                - sum(stop - start for start, stop in self.exclude))
+
+    def _tensor(self, array):
+        return torch.tensor(array, dtype=torch.float32, device=self.device)
+
+    def batches(self, batch_size, shuffle=False, generator=None):
+        noise = None
+        if self.corruption is not None and not shuffle:
+            fn, state = self.corruption
+            noise = torch.Generator(self.device)
+            noise.set_state(state)
+        for xb in (self._row_batches if self.rows is not None else self._block_batches)(
+                batch_size, shuffle, generator):
+            yield (xb if noise is None else fn(xb, noise)), xb
+
+    def _row_batches(self, batch_size, shuffle, generator):
+        rows = self.rows
+        if shuffle:  # the same draw as TensorData's, so the same batches
+            rows = rows[torch.randperm(len(rows), generator=generator).numpy()]
+        for start in range(0, len(rows), batch_size):
+            yield self._tensor(self.source.take(rows[start:start + batch_size]))
+
+    def _kept(self, block, start, stop):
+        """``block`` (rows ``start:stop``) without the excluded rows."""
+        keep = None
+        for a, b in self.exclude:
+            if a < stop and b > start:
+                if keep is None:
+                    keep = np.ones(stop - start, dtype=bool)
+                keep[max(a, start) - start:min(b, stop) - start] = False
+        return block if keep is None else block[keep]
+
+    def _block_batches(self, batch_size, shuffle, generator):
+        from concurrent.futures import ThreadPoolExecutor
+
+        order = (torch.randperm(len(self.blocks), generator=generator).tolist()
+                 if shuffle else range(len(self.blocks)))
+        ranges = [self.blocks[b] for b in order]
+        carry = None
+        with ThreadPoolExecutor(1) as reader:  # read ahead while the net trains
+            pending = reader.submit(self.source.read, *ranges[0]) if ranges else None
+            for i, (start, stop) in enumerate(ranges):
+                block = self._tensor(self._kept(pending.result(), start, stop))
+                pending = (reader.submit(self.source.read, *ranges[i + 1])
+                           if i + 1 < len(ranges) else None)
+                if shuffle:
+                    block = block[torch.randperm(len(block), generator=generator)
+                                  .to(block.device)]
+                if carry is not None:
+                    block = torch.cat([carry, block])
+                full = len(block) // batch_size * batch_size
+                for s in range(0, full, batch_size):
+                    yield block[s:s + batch_size]
+                carry = block[full:] if full < len(block) else None
+        if carry is not None:
+            yield carry
+
 
 class BatchIterator:
-    """Yield ``(X_batch, y_batch)`` slices of a :class:`TensorData`.
+    """Yield ``(X_batch, y_batch)`` from a :class:`TensorData` or :class:`StreamData`.
 
-    With ``shuffle=True`` each pass draws a new permutation from
-    ``generator`` and gathers rows with one indexing operation per batch.
+    With ``shuffle=True`` each pass draws a new order from ``generator``.
     ``corruption(x) -> x`` corrupts the inputs; the target stays clean.
     """
 
@@ -190,14 +293,7 @@ class BatchIterator:
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
-        X, y = self.dataset.X, self.dataset.y
-        n, bs = len(self.dataset), self.batch_size
-        perm = (torch.randperm(n, generator=self.generator).to(X.device)
-                if self.shuffle else None)
-        for start in range(0, n, bs):
-            idx = slice(start, start + bs) if perm is None else perm[start:start + bs]
-            xb = X[idx]
-            target = xb if y is None else y[idx]
+        for xb, target in self.dataset.batches(self.batch_size, self.shuffle, self.generator):
             yield (xb if self.corruption is None else self.corruption(xb)), target
 
 
@@ -271,6 +367,31 @@ class RecordTerms(Callback):
         prefix = "train_" if training else "valid_"
         for name, value in net.criterion_.terms.items():
             net.history.record_batch(prefix + name, float(value))
+
+
+class RowProgress(Callback):
+    """A progress bar within each training epoch: rows done, rows per second
+    and time left (tqdm, on stderr); ``verbose >= 2`` switches it on."""
+
+    bar_ = None
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=len(dataset_train), unit="rows", unit_scale=True,
+                         leave=False, desc=f"epoch {len(net.history)}", file=sys.stderr)
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if training and self.bar_ is not None:
+            self.bar_.update(len(batch[0]))
+
+    def on_epoch_end(self, net, **kwargs):
+        self.on_train_end(net)
+
+    def on_train_end(self, net, **kwargs):
+        if self.bar_ is not None:
+            self.bar_.close()
+            self.bar_ = None
 
 
 class CosineFactor:
@@ -422,7 +543,7 @@ class TrainingNet(NeuralNet):
         return {"loss": loss, "y_pred": y_pred}
 
     def get_dataset(self, X, y=None):
-        return X if isinstance(X, TensorData) else TensorData(X, y)
+        return X if isinstance(X, (TensorData, StreamData)) else TensorData(X, y)
 
     def get_iterator(self, dataset, training=False):
         if not training:
@@ -500,6 +621,8 @@ def _callbacks(est, criterion, early_stopping, checkpoint=None, schedule_epochs=
         callbacks.append(("lr_schedule", FitLRScheduler(schedule_epochs)))
     for i, cb in enumerate(est._user_callbacks()):
         callbacks.append(cb if isinstance(cb, tuple) else (f"user_{i}", cb))
+    if est.verbose >= 2:
+        callbacks.append(("progress", RowProgress()))
     callbacks.append(("keep_last_epoch", KeepLastEpoch()))
     if early_stopping:
         # after the others: stopping ends the epoch, and they should see it
@@ -565,11 +688,21 @@ def to_tensor(X, device, dtype=torch.float32):
 
 
 def fingerprint(est, X, y, seed):
-    """Hash of what decides a fit's course: parameters, data and seed."""
+    """Hash of what decides a fit's course: parameters, data and seed.
+
+    An out-of-core X is known by its shape, dtype and its first and last
+    blocks (hashing terabytes for a checkpoint would cost a pass over them).
+    """
     params = {k: v for k, v in est.get_params(deep=False).items()
               if k not in ("checkpoint", "verbose", "callbacks")}
     h = hashlib.sha256(json.dumps([type(est).__name__, repr(sorted(params.items())), seed])
                        .encode())
+    if hasattr(X, "read"):
+        n = len(X)
+        blocks = block_ranges(n, X.shape[1], est.batch_size)
+        X = (X.matrix.toarray() if not X.out_of_core and n * X.shape[1] < 2**24 else
+             np.concatenate([X.read(*blocks[0]), X.read(*blocks[-1])]))
+        h.update(str(n).encode())
     for arr in (X, y):
         if arr is not None:
             arr = np.ascontiguousarray(arr)
@@ -605,8 +738,11 @@ def _resume(net, state, random):
 def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stopping,
           corruption=None, valid_corruption=None, stratify=None, epochs=None,
           checkpoint=None):
-    """Fit a fresh :class:`TrainingNet` on numpy ``X`` (target ``y`` or X).
+    """Fit a fresh :class:`TrainingNet` on ``X`` (target ``y`` or X).
 
+    ``X`` is a numpy array, held on the device as one tensor, or a source of
+    :mod:`skae._data` (an out-of-core array or a sparse matrix, target X),
+    made into batches one at a time (:class:`StreamData`).
     ``module_builder()`` builds the untrained module (its weights are drawn
     here, from the fit's generators). With ``early_stopping`` a validation
     split is held out, monitored with skorch's ``EarlyStopping`` and the best
@@ -614,24 +750,17 @@ def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stop
     ``est.lr_schedule``; ``epochs`` (partial_fit's first pass) overrides
     ``est.max_epochs`` and runs at the constant ``lr``.
     ``corruption(x, generator)`` corrupts each training batch and
-    ``valid_corruption`` the validation inputs once (fixed noise) so that
-    validation compares like with like. ``checkpoint`` (a path) saves the
-    state after each epoch and resumes from it.
+    ``valid_corruption`` the validation inputs (with the same noise in every
+    epoch) so that validation compares like with like. ``checkpoint`` (a
+    path) saves the state after each epoch and resumes from it.
     """
     random = FitRandom(seed, device)
-    valid = None
-    Xt = to_tensor(X, device)
-    yt = None if y is None else torch.as_tensor(y, device=device)
-    if early_stopping:
-        train_idx, valid_idx = split_for_validation(est, X.shape[0], seed, stratify)
-        tr = torch.as_tensor(train_idx, device=device)
-        va = torch.as_tensor(valid_idx, device=device)
-        Xv = Xt[va]
-        yv = Xv if yt is None else yt[va]
-        if valid_corruption is not None:
-            Xv = valid_corruption(Xv, random["valid_noise"])
-        valid = TensorData(Xv, yv)
-        Xt, yt = Xt[tr], (None if yt is None else yt[tr])
+    if hasattr(X, "read"):
+        data, valid = _stream_split(est, X, seed, device, early_stopping, valid_corruption,
+                                    random)
+    else:
+        data, valid = _tensor_split(est, X, y, seed, device, early_stopping,
+                                    valid_corruption, random, stratify)
     module = module_builder if isinstance(module_builder, torch.nn.Module) else \
         build_module(module_builder, random["init"], device)
 
@@ -653,7 +782,7 @@ def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stop
     if state is not None:
         _resume(net, state, random)
     try:
-        completed = _run(net, TensorData(Xt, yt), n_epochs - len(net.history), n_epochs)
+        completed = _run(net, data, n_epochs - len(net.history), n_epochs)
     finally:
         attach_generator(net.module_, None)
         net.random = net.corruption = None
@@ -663,6 +792,56 @@ def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stop
     if completed and checkpoint is not None and os.path.exists(checkpoint):
         os.remove(checkpoint)  # an interrupted fit keeps it, to be resumed
     return net
+
+
+def _stream_data(source, device, batch_size, exclude=()):
+    """The rows of a source (less the ``exclude`` ranges) as one :class:`StreamData`."""
+    if source.out_of_core:
+        return StreamData(source, device, exclude=exclude,
+                          blocks=block_ranges(len(source), source.shape[1], batch_size))
+    return StreamData(source, device, rows=np.arange(len(source)))
+
+
+def _tensor_split(est, X, y, seed, device, early_stopping, valid_corruption, random,
+                  stratify):
+    """Training and validation :class:`TensorData` of an in-memory X."""
+    Xt = to_tensor(X, device)
+    yt = None if y is None else torch.as_tensor(y, device=device)
+    if not early_stopping:
+        return TensorData(Xt, yt), None
+    train_idx, valid_idx = split_for_validation(est, X.shape[0], seed, stratify)
+    tr = torch.as_tensor(train_idx, device=device)
+    va = torch.as_tensor(valid_idx, device=device)
+    Xv = Xt[va]
+    yv = Xv if yt is None else yt[va]
+    if valid_corruption is not None:
+        Xv = valid_corruption(Xv, random["valid_noise"])
+    return TensorData(Xt[tr], None if yt is None else yt[tr]), TensorData(Xv, yv)
+
+
+def _stream_split(est, source, seed, device, early_stopping, valid_corruption, random):
+    """Training and validation :class:`StreamData` of a source.
+
+    A sparse matrix is split as an in-memory array is (the same rows); an
+    out-of-core array by chunks of consecutive rows drawn from the seed
+    (:func:`~skae._data.validation_ranges`), so that every read stays
+    sequential.
+    """
+    if not early_stopping:
+        return _stream_data(source, device, est.batch_size), None
+    n = len(source)
+    noise = None
+    if valid_corruption is not None:
+        noise = (valid_corruption, random["valid_noise"].get_state())
+    if not source.out_of_core:
+        train_idx, valid_idx = split_for_validation(est, n, seed)
+        # the rows in the order the in-memory split gives them, so that the
+        # batches are those of the dense array
+        return (StreamData(source, device, rows=train_idx),
+                StreamData(source, device, rows=valid_idx, corruption=noise))
+    valid = validation_ranges(n, est.batch_size, est.validation_fraction, seed)
+    return (_stream_data(source, device, est.batch_size, exclude=valid),
+            StreamData(source, device, blocks=valid, corruption=noise))
 
 
 def _run(net, data, epochs, max_epochs):
@@ -723,16 +902,20 @@ def _check_finite_weights(net):
 
 
 def train_more(net, X, y=None, *, seed, device, epochs=1, corruption=None):
-    """One more pass (``partial_fit``) of an already trained net."""
+    """One more pass (``partial_fit``) of an already trained net over ``X``
+    (an array or a source, as in :func:`train`)."""
     random = FitRandom(seed, device)
-    Xt = to_tensor(X, device)
-    yt = None if y is None else torch.as_tensor(y, device=device)
+    if hasattr(X, "read"):
+        data = _stream_data(X, device, net.batch_size)
+    else:
+        data = TensorData(to_tensor(X, device),
+                          None if y is None else torch.as_tensor(y, device=device))
     noise = random["noise"]
     net.random = random
     net.corruption = None if corruption is None else (lambda x: corruption(x, noise))
     attach_generator(net.module_, random["module"])
     try:
-        _run(net, TensorData(Xt, yt), epochs, len(net.history) + epochs)
+        _run(net, data, epochs, len(net.history) + epochs)
     finally:
         attach_generator(net.module_, None)
         net.random = net.corruption = None
@@ -785,20 +968,22 @@ def predict_batches(fn, X, n_out, device, out_dtype, reduce=None, batch_size=Non
                       else GPU_INFERENCE_BATCH_SIZE)
     n = X.shape[0]
     out = np.empty((n,) if reduce is not None else (n, n_out), dtype=out_dtype)
+    # a source (out-of-core or sparse) is read a block of batches at a time
     with torch.inference_mode():
-        for start in range(0, n, batch_size):
-            X_batch = X[start:start + batch_size]
-            m = X_batch.shape[0]
-            xb = np.zeros((batch_size, *X_batch.shape[1:]), dtype=np.float32)
-            xb[:m] = X_batch
-            result = fn(torch.from_numpy(xb).to(device))[:m]
-            if not torch.isfinite(result).all():
-                raise ValueError(
-                    "the network's output is not finite for this finite input: its "
-                    "values are too large for float32 arithmetic (an overflow). Scale "
-                    "X to the range it was trained on.")
-            result = result.cpu().numpy()
-            if reduce is not None:
-                result = reduce(result, X_batch)
-            out[start:start + m] = result
+        for offset, X_block in read_blocks(X, inference_block_rows(batch_size, X.shape[1])):
+            for start in range(0, X_block.shape[0], batch_size):
+                X_batch = X_block[start:start + batch_size]
+                m = X_batch.shape[0]
+                xb = np.zeros((batch_size, *X_batch.shape[1:]), dtype=np.float32)
+                xb[:m] = X_batch
+                result = fn(torch.from_numpy(xb).to(device))[:m]
+                if not torch.isfinite(result).all():
+                    raise ValueError(
+                        "the network's output is not finite for this finite input: its "
+                        "values are too large for float32 arithmetic (an overflow). "
+                        "Scale X to the range it was trained on.")
+                result = result.cpu().numpy()
+                if reduce is not None:
+                    result = reduce(result, X_batch)
+                out[offset + start:offset + start + m] = result
     return out
