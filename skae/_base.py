@@ -70,6 +70,7 @@ TRAINING_CONSTRAINTS = {
     "tol": [Interval(Real, 0, None, closed="left")],
     "device": [StrOptions({"auto", "cpu", "cuda"})],
     "precision": [StrOptions(set(PRECISIONS))],
+    "distributed": ["boolean"],
     "lr_schedule": [StrOptions({"constant", "cosine"})],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -139,7 +140,7 @@ class BaseTrainer(BaseEstimator):
 
     def __init__(self, *, optimizer, lr, lr_schedule, weight_decay, batch_size, max_epochs,
                  early_stopping, validation_fraction, patience, tol, device, precision,
-                 random_state, verbose, callbacks, checkpoint):
+                 distributed, random_state, verbose, callbacks, checkpoint):
         self.optimizer = optimizer
         self.lr = lr
         self.lr_schedule = lr_schedule
@@ -152,6 +153,7 @@ class BaseTrainer(BaseEstimator):
         self.tol = tol
         self.device = device
         self.precision = precision
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -226,7 +228,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseTra
                  loss="auto", optimizer="adam", lr=1e-3, lr_schedule="constant",
                  weight_decay=0.0, batch_size=128, max_epochs=30, early_stopping=True,
                  validation_fraction=0.1, patience=5, tol=1e-4, device="auto",
-                 precision="float32", random_state=None, verbose=0, callbacks=None,
+                 precision="float32", distributed=False,
+                 random_state=None, verbose=0, callbacks=None,
                  checkpoint=None):
         self.n_components = n_components
         self.architecture = architecture

@@ -144,6 +144,7 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
         Rise of the validation accuracy (absolute) that counts as progress.
     {{device}}
     {{precision}}
+    {{distributed}}
     random_state : int, RandomState instance or None, default=None
         Drives all randomness of the classifier (head weights, shuffling, the
         validation split, dropout) and seeds a default or unseeded
@@ -217,7 +218,8 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
                  activation="relu", dropout=0.0, optimizer="adam", lr=1e-3,
                  lr_schedule="constant", weight_decay=0.0, batch_size=128, max_epochs=30,
                  early_stopping=True, validation_fraction=0.1, patience=10, tol=1e-4,
-                 device="auto", precision="float32", random_state=None, verbose=0,
+                 device="auto", precision="float32", distributed=False,
+                 random_state=None, verbose=0,
                  callbacks=None, checkpoint=None):
         self.autoencoder = autoencoder
         self.freeze_encoder = freeze_encoder

@@ -100,6 +100,19 @@ precision : {"float32", "bfloat16", "float16"}, default="float32"
     on CPUs with native bfloat16 units (Intel AMX / AVX-512 BF16);
     elsewhere it is emulated and slower. Inference (``transform`` and the
     rest) and saved models always compute in float32.""",
+    "distributed": """
+distributed : bool, default=False
+    Train data-parallel over the processes of a ``torch.distributed`` group
+    (PyTorch's DistributedDataParallel): launch the same script on each
+    device or node with ``torchrun --nproc-per-node N script.py``, each
+    process calling ``fit`` on the same X.
+    Each process trains on its share of every batch (``batch_size`` is the
+    global batch) and the gradients are averaged, so the fit follows a
+    single process's; every process ends with the same fitted estimator.
+    CUDA processes use ``cuda:LOCAL_RANK`` and NCCL, CPU processes gloo.
+    Without a launcher (no ``WORLD_SIZE`` in the environment) training runs
+    in this process alone, so a saved or unpickled model keeps working on
+    one CPU.""",
     "random_state": """
 random_state : int, RandomState instance or None, default=None
     Drives all randomness: weights, shuffling, the validation split, dropout
@@ -167,7 +180,8 @@ GROUPS = {
         "n_components", "architecture", "hidden_layer_sizes", "image_shape", "activation",
         "dropout", "output_activation", "loss", "optimizer", "lr", "lr_schedule", "weight_decay",
         "batch_size", "max_epochs", "early_stopping", "validation_fraction", "patience",
-        "tol", "device", "precision", "random_state", "verbose", "callbacks", "checkpoint"),
+        "tol", "device", "precision", "distributed", "random_state", "verbose", "callbacks",
+        "checkpoint"),
     "autoencoder_attributes": (
         "net_", "encoder_", "history_", "n_iter_", "n_features_in_", "feature_names_in_",
         "loss_", "image_shape_"),

@@ -7,9 +7,15 @@ subclass, :class:`TrainingNet`, through skorch's documented extension points
 only (``get_dataset``, ``get_iterator``, ``fit_loop`` and callbacks):
 
 * batches are slices of in-memory tensors taken through a shuffled
-  permutation (:class:`BatchIterator`): no per-sample ``__getitem__`` and no
-  collate; an optional ``corruption`` is applied to each training batch while
-  the target stays clean (denoising autoencoders);
+  permutation (:class:`TensorData`), or are read a block at a time from an
+  out-of-core array or densified a batch at a time from a sparse matrix
+  (:class:`StreamData`, over the sources of :mod:`skae._data`): no
+  per-sample ``__getitem__`` and no collate; an optional ``corruption`` is
+  applied to each training batch while the target stays clean (denoising
+  autoencoders);
+* with ``distributed=True`` under a launcher (``torchrun``), the processes
+  share every batch and PyTorch's ``DistributedDataParallel`` averages the
+  gradients (:func:`process_group`, :class:`Share`);
 * every random draw of a fit (weight init, dropout, VAE sampling, shuffling,
   noise, the validation split) comes from generators owned by that fit
   (:class:`FitRandom`), never from torch's global RNG, so fits in concurrent
@@ -24,6 +30,7 @@ Inference goes through :func:`predict_batches`: fixed-size batches under
 the other rows of the call.
 """
 
+import collections
 import copy
 import hashlib
 import json
@@ -84,6 +91,41 @@ def derive_seed(random_state):
     from sklearn.utils import check_random_state
 
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def process_group(distributed, device):
+    """``(rank, world_size, device)`` of a data-parallel fit.
+
+    With ``distributed`` and a launcher's environment (``WORLD_SIZE`` > 1,
+    as ``torchrun`` sets it), the default
+    ``torch.distributed`` process group is joined (initialised here, with
+    NCCL for CUDA and gloo for the CPU, unless the script did it) and a CUDA
+    process takes the device ``cuda:LOCAL_RANK``. Otherwise ``(0, 1,
+    device)``: the fit runs in this process alone.
+    """
+    import torch.distributed as dist
+
+    if not distributed:
+        return 0, 1, device
+    if not dist.is_initialized():
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return 0, 1, device
+        dist.init_process_group("nccl" if torch.device(device).type == "cuda" else "gloo")
+    world = dist.get_world_size()
+    if torch.device(device).type == "cuda" and torch.device(device).index is None:
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', dist.get_rank()))}"
+    return dist.get_rank(), world, device
+
+
+def mean_over_processes(value, world):
+    """``value`` (a tensor) averaged over the processes of a data-parallel fit."""
+    if world == 1:
+        return value
+    import torch.distributed as dist
+
+    value = value.detach().clone()
+    dist.all_reduce(value)
+    return value / world
 
 
 # ---------------------------------------------------------------- randomness
@@ -280,20 +322,33 @@ class BatchIterator:
 
     With ``shuffle=True`` each pass draws a new order from ``generator``.
     ``corruption(x) -> x`` corrupts the inputs; the target stays clean.
+    ``shard=(rank, world_size)`` (data-parallel training) keeps this
+    process's equal share of each batch: every process draws the same order
+    and takes ``len(batch) // world_size`` rows of each batch (the at most
+    ``world_size - 1`` rows left over are skipped, so that every process
+    steps on batches of the same size).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None, corruption=None):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, corruption=None,
+                 shard=(0, 1)):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.corruption = corruption
+        self.shard = shard
 
     def __len__(self):
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
+        rank, world = self.shard
         for xb, target in self.dataset.batches(self.batch_size, self.shuffle, self.generator):
+            if world > 1:
+                m = len(xb) // world
+                if m == 0:
+                    continue
+                xb, target = xb[rank * m:(rank + 1) * m], target[rank * m:(rank + 1) * m]
             yield (xb if self.corruption is None else self.corruption(xb)), target
 
 
@@ -366,6 +421,8 @@ class RecordTerms(Callback):
     def on_batch_end(self, net, training=None, **kwargs):
         prefix = "train_" if training else "valid_"
         for name, value in net.criterion_.terms.items():
+            value = mean_over_processes(torch.as_tensor(value, dtype=torch.float32),
+                                        net.shard[1])
             net.history.record_batch(prefix + name, float(value))
 
 
@@ -485,6 +542,11 @@ class EpochCheckpoint(Callback):
 
 
 # ---------------------------------------------------------------- the net
+#: this process's part in a data-parallel fit: its rank, the number of
+#: processes and the module wrapped in ``DistributedDataParallel``
+Share = collections.namedtuple("Share", "rank world module")
+
+
 class TrainingNet(NeuralNet):
     """skorch net with skae's in-memory batches, own generators and corruption.
 
@@ -497,14 +559,27 @@ class TrainingNet(NeuralNet):
     in training and validation under ``torch.autocast`` (mixed precision: the
     weights, the optimizer and the loss stay float32); ``"float16"`` adds
     loss scaling (``torch.amp.GradScaler``) against gradient underflow.
+
+    ``distributed`` trains data-parallel while a fit runs in a
+    ``torch.distributed`` group (:func:`process_group`): :func:`train`
+    attaches a :class:`Share` (this process's rank, and the module wrapped in
+    PyTorch's ``DistributedDataParallel``, which averages the gradients) for
+    the length of the fit, the training forward passes go through it, each
+    process gets its share of every batch (:class:`BatchIterator`), and the
+    losses are averaged over the processes before they are recorded, so that
+    every process keeps the same history and takes the same early-stopping
+    decisions.
     """
 
-    def __init__(self, *args, corruption=None, precision="float32", **kwargs):
+    def __init__(self, *args, corruption=None, precision="float32", distributed=False,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.corruption = corruption
         self.precision = precision
+        self.distributed = distributed
         self.random = None
         self.grad_scaler_ = None
+        self.share = None
 
     def initialize(self):
         super().initialize()
@@ -515,12 +590,30 @@ class TrainingNet(NeuralNet):
     def infer(self, x, **fit_params):
         dtype = PRECISIONS[self.precision]
         if dtype is None:
-            return super().infer(x, **fit_params)
+            return self._forward(x, **fit_params)
         with torch.autocast(torch.device(self.device).type, dtype=dtype):
-            out = super().infer(x, **fit_params)
+            out = self._forward(x, **fit_params)
         return _as_float32(out)  # the loss is computed in float32
 
+    def _forward(self, x, **fit_params):
+        if self.share is not None and self.module_.training:
+            return self.share.module(x, **fit_params)  # gradients averaged over processes
+        return super().infer(x, **fit_params)
+
     def train_step(self, batch, **fit_params):
+        step = self._train_step(batch, **fit_params)
+        return dict(step, loss=mean_over_processes(step["loss"], self.shard[1]))
+
+    def validation_step(self, batch, **fit_params):
+        step = super().validation_step(batch, **fit_params)
+        return dict(step, loss=mean_over_processes(step["loss"], self.shard[1]))
+
+    @property
+    def shard(self):
+        """``(rank, world_size)`` of this process in the fit (``(0, 1)``: alone)."""
+        return (0, 1) if self.share is None else (self.share.rank, self.share.world)
+
+    def _train_step(self, batch, **fit_params):
         if self.grad_scaler_ is None:
             return super().train_step(batch, **fit_params)
         # Loss scaling: a GradScaler cannot step through an optimizer closure
@@ -547,9 +640,24 @@ class TrainingNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         if not training:
-            return BatchIterator(dataset, self.batch_size)
+            return BatchIterator(dataset, self.batch_size, shard=self.shard)
         return BatchIterator(dataset, self.batch_size, shuffle=True,
-                             generator=self.random["shuffle"], corruption=self.corruption)
+                             generator=self.random["shuffle"], corruption=self.corruption,
+                             shard=self.shard)
+
+    def attach_processes(self):
+        """Join the fit's process group, if any (sets :attr:`share`)."""
+        rank, world, _ = process_group(self.distributed, str(self.weights_device))
+        if world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            dev = self.weights_device
+            self.share = Share(rank, world, DistributedDataParallel(
+                self.module_, device_ids=[dev.index] if dev.type == "cuda" else None))
+
+    def detach_processes(self):
+        """Back to an ordinary single-process net (after a fit)."""
+        self.share = None
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         # skorch ends training quietly on KeyboardInterrupt (early stopping
@@ -576,6 +684,7 @@ class TrainingNet(NeuralNet):
         state = super().__getstate__()
         state["random"] = None
         state["corruption"] = None
+        state["share"] = None
         return state
 
 
@@ -656,6 +765,7 @@ def make_net(est, module, criterion, device, *, corruption=None, valid_data=None
                              schedule_epochs),
         device=device,
         precision=est.precision,
+        distributed=est.distributed,
         verbose=est.verbose,
         corruption=corruption,
     )
@@ -754,6 +864,7 @@ def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stop
     epoch) so that validation compares like with like. ``checkpoint`` (a
     path) saves the state after each epoch and resumes from it.
     """
+    device = process_group(est.distributed, device)[2]  # cuda:LOCAL_RANK when data-parallel
     random = FitRandom(seed, device)
     if hasattr(X, "read"):
         data, valid = _stream_split(est, X, seed, device, early_stopping, valid_corruption,
@@ -781,9 +892,11 @@ def train(est, module_builder, criterion, X, y=None, *, seed, device, early_stop
     attach_generator(net.module_, random["module"])
     if state is not None:
         _resume(net, state, random)
+    net.attach_processes()
     try:
         completed = _run(net, data, n_epochs - len(net.history), n_epochs)
     finally:
+        net.detach_processes()
         attach_generator(net.module_, None)
         net.random = net.corruption = None
         # the validation data is not kept alive; the early stopping and the
@@ -914,9 +1027,11 @@ def train_more(net, X, y=None, *, seed, device, epochs=1, corruption=None):
     net.random = random
     net.corruption = None if corruption is None else (lambda x: corruption(x, noise))
     attach_generator(net.module_, random["module"])
+    net.attach_processes()
     try:
         _run(net, data, epochs, len(net.history) + epochs)
     finally:
+        net.detach_processes()
         attach_generator(net.module_, None)
         net.random = net.corruption = None
     return net

@@ -103,7 +103,8 @@ class VAETransformer(BaseAutoencoder):
                  loss="auto", optimizer="adam", lr=1e-3, lr_schedule="constant",
                  weight_decay=0.0, batch_size=128, max_epochs=30, early_stopping=True,
                  validation_fraction=0.1, patience=5, tol=1e-4, device="auto",
-                 precision="float32", random_state=None, verbose=0, callbacks=None,
+                 precision="float32", distributed=False,
+                 random_state=None, verbose=0, callbacks=None,
                  checkpoint=None, beta=1.0, kl_warmup_epochs=0):
         super().__init__(**init_args(BaseAutoencoder, locals()))
         self.beta = beta
