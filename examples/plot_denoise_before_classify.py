@@ -87,6 +87,8 @@ print("\npipeline accuracy:", ", ".join(
 # %%
 # The curves
 # ----------
+# sphinx_gallery_thumbnail_number = 1
+#
 # On clean or slightly noisy images, denoising costs a little accuracy (the
 # reconstructions are not perfect). As the noise grows, the classifier alone
 # drops fast, while both ways of denoising hold up much better; the pipeline,
@@ -111,5 +113,18 @@ axes[0].set_ylabel("test accuracy")
 axes[0].legend(loc="lower left")
 fig.suptitle(f"Classifying noisy {args.dataset} images")
 fig.tight_layout()
+
+# %%
+# The answer
+# ----------
+# At the strongest Gaussian noise of the table, and on clean images:
+i = max((i for i, row in enumerate(rows) if row["kind"] == "gaussian"),
+        key=lambda i: rows[i]["level"])
+answer = (f"under Gaussian noise {rows[i]['level']}, denoising first changes the test "
+          f"accuracy from {rows[i]['acc_noisy']:.3f} (classifier alone) to "
+          f"{rows[i]['acc_denoised']:.3f} (denoised input) and {pipeline_accuracy[i]:.3f} "
+          f"(pipeline); on clean images the classifier alone scores "
+          f"{rows[0]['acc_noisy']:.3f}, the pipeline {pipeline_accuracy[0]:.3f}.")
+print("Answer:", answer)
 
 plt.show()

@@ -62,6 +62,8 @@ for name, Z in spaces.items():
 # %%
 # Two projections of each space
 # -----------------------------
+# sphinx_gallery_thumbnail_number = 1
+#
 # Top row: the first two principal components (for the PCA codes they are,
 # by construction, the same as for the pixels). Bottom row: t-SNE, which
 # finds the classes in all three spaces. The autoencoder was trained without
@@ -80,5 +82,17 @@ for column, (name, Z) in enumerate(spaces.items()):
         ax.get_legend().remove()
 fig.legend(handles, labels, loc="center right", title="class")
 fig.tight_layout(rect=(0, 0, 0.92 if names is None else 0.88, 1))
+
+# %%
+# The answer
+# ----------
+ae_name, pca_name = f"autoencoder codes ({n_components})", f"PCA codes ({n_components})"
+ranking = sorted(knn_accuracy, key=knn_accuracy.get, reverse=True)
+place = ["the best", "the second best", "the worst"][ranking.index(ae_name)]
+answer = (f"learned without labels, the autoencoder's {n_components}-D codes keep the "
+          f"{args.dataset} classes apart (5-NN accuracy {knn_accuracy[ae_name]:.3f}, chance "
+          f"{1 / len(set(y_test)):.1f}), {place} of the three spaces: pixels "
+          f"{knn_accuracy['pixels']:.3f}, PCA codes {knn_accuracy[pca_name]:.3f}.")
+print("Answer:", answer)
 
 plt.show()
