@@ -107,4 +107,5 @@ html_theme_options = {
     "page_width": "1100px",
     "sidebar_width": "230px",
 }
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["skae.css"]  # the answer box of the example pages

@@ -87,8 +87,6 @@ print("\npipeline accuracy:", ", ".join(
 # %%
 # The curves
 # ----------
-# sphinx_gallery_thumbnail_number = 1
-#
 # On clean or slightly noisy images, denoising costs a little accuracy (the
 # reconstructions are not perfect). As the noise grows, the classifier alone
 # drops fast, while both ways of denoising hold up much better; the pipeline,
@@ -96,6 +94,7 @@ print("\npipeline accuracy:", ", ".join(
 # two on clean and mildly noisy images. Masked pixels, which the autoencoder
 # was not trained for, are restored well enough to help too.
 fig, axes = plt.subplots(1, len(levels), figsize=(5.5 * len(levels), 4), sharey=True)
+# sphinx_gallery_thumbnail_number = 1
 rows = report.rows
 for ax, kind in zip(axes, levels):
     index = [0] + [i for i, row in enumerate(rows) if row["kind"] == kind]

@@ -78,8 +78,6 @@ print(report)
 # %%
 # The same table as bars (``report.plot()`` draws it as curves against the
 # noise level instead):
-#
-# sphinx_gallery_thumbnail_number = 2
 fig, ax = plt.subplots(figsize=(10, 4))
 labels = report["noise"]
 x = np.arange(len(labels))
@@ -114,6 +112,7 @@ for kind, level in [("gaussian", 0.5), ("mask", 0.6)]:
     rows[f"{kind}: DAE"] = dae.denoise(X_noisy)
 fig = plot_reconstructions(rows, n_images=10, image_shape=image_shape,
                            title="Clean, corrupted and reconstructed test images")
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # The answer

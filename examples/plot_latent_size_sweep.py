@@ -84,8 +84,8 @@ models = {k: {"PCA": comparison.estimators_[f"PCA {k}"],
 # %%
 # Reconstruction error and class information against code size
 # ------------------------------------------------------------
-# sphinx_gallery_thumbnail_number = 1
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+# sphinx_gallery_thumbnail_number = 1
 for name in results:
     axes[0].plot(sizes, results[name], marker="o", label=name)
     axes[1].plot(sizes, probe[name], marker="o", label=name)

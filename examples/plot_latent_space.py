@@ -62,8 +62,6 @@ for name, Z in spaces.items():
 # %%
 # Two projections of each space
 # -----------------------------
-# sphinx_gallery_thumbnail_number = 1
-#
 # Top row: the first two principal components (for the PCA codes they are,
 # by construction, the same as for the pixels). Bottom row: t-SNE, which
 # finds the classes in all three spaces. The autoencoder was trained without
@@ -72,6 +70,7 @@ for name, Z in spaces.items():
 # than those of the pixels (the 5-NN accuracies above). For a code that
 # serves a classifier, see the transfer-learning example.
 fig, axes = plt.subplots(2, len(spaces), figsize=(5 * len(spaces), 9.5))
+# sphinx_gallery_thumbnail_number = 1
 for column, (name, Z) in enumerate(spaces.items()):
     for row, method in enumerate(["pca", "tsne"]):
         ax = axes[row, column]

@@ -137,8 +137,6 @@ for name, model in [("PCA", pca), ("default autoencoder", default),
 # %%
 # The search, trial by trial
 # --------------------------
-# sphinx_gallery_thumbnail_number = 1
-#
 # Left: each complete trial's validation error and the best so far (pruned
 # trials have no final value). Right: the error against the learning rate,
 # the parameter that matters most here.
@@ -146,6 +144,7 @@ complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLE
 numbers = np.array([t.number for t in complete])
 values = np.array([t.value for t in complete])
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+# sphinx_gallery_thumbnail_number = 1
 ax1.scatter(numbers, values, label="trial")
 ax1.step(numbers, np.minimum.accumulate(values), where="post", color="C1",
          label="best so far")

@@ -115,8 +115,6 @@ for n in label_counts:
 # %%
 # Test accuracy against the number of labels
 # -------------------------------------------
-# sphinx_gallery_thumbnail_number = 1
-#
 # With the fewest labels, the frozen encoder beats the same network trained
 # from scratch: it brings what the autoencoder learned from all the
 # unlabelled images, and only the small head has to be learned from the
@@ -127,6 +125,7 @@ for n in label_counts:
 # ``--dataset fashion-mnist``; the benchmarks page has the Fashion-MNIST
 # numbers with all 60,000 labels).
 fig, ax = plt.subplots(figsize=(6.5, 4.5))
+# sphinx_gallery_thumbnail_number = 1
 for name, values in accuracy.items():
     ax.plot(sizes, values, marker="o", label=name)
 ax.set_xscale("log")

@@ -75,14 +75,16 @@ fig = plot_samples(vae, n_samples=64, image_shape=image_shape, random_state=0,
 # %%
 # The 2-D latent space
 # --------------------
-# The test images' codes (posterior means), coloured by class, and the images
-# that a regular grid of codes decodes to. The grid covers the central part
-# of the prior, where the classes sit side by side and blend into each other.
-#
-# sphinx_gallery_thumbnail_number = 4
+# The test images' codes (posterior means), coloured by class ...
 fig = plot_latent_space(vae2, X_test, y_test, title="2-D VAE: codes of the test images")
+
+# %%
+# ... and the images that a regular grid of codes decodes to. The grid covers
+# the central part of the prior, where the classes sit side by side and blend
+# into each other.
 fig = plot_latent_grid(vae2, n=15, image_shape=image_shape,
                        title="2-D VAE: decoded grid of codes")
+# sphinx_gallery_thumbnail_number = 4
 
 # %%
 # Interpolation between two images
