@@ -11,6 +11,12 @@ with (PCA, the noisy input, the same network from scratch, a code-free
 model...), with a margin, and CI reruns them on a second numeric path (the
 ``quality`` marker). The comments of the checks give the measured values and
 say which claims are too close to assert.
+
+The documentation build runs the same scripts in full on digits (the
+gallery, docs/conf.py) and asserts nothing but that each runs and prints one
+``Answer:`` line; the claims are asserted here. The fast tests below check
+what the gallery needs from each script and the extension that puts the
+answer on top of its page (docs/_ext/skae_gallery.py).
 """
 
 import gzip
@@ -283,6 +289,20 @@ def test_gallery_pages_not_executed_or_without_answer():
     assert not ext.was_executed(unexecuted) and ext.find_answers(unexecuted) == []
     with pytest.raises(ValueError, match="no title"):
         ext.insert_answer("no title here", "an answer")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_is_ready_for_the_gallery(path):
+    """What the executed gallery needs from each script, checked without running it."""
+    source = path.read_text()
+    # one answer, printed from the run's variable (test_example_runs checks its text)
+    assert source.count('print("Answer:", answer)') == 1
+    # a chosen thumbnail, in code (sphinx-gallery removes it there, not from text)
+    thumbnail = [line for line in source.splitlines() if "sphinx_gallery_thumbnail" in line]
+    assert len(thumbnail) == 1 and thumbnail[0].startswith("# sphinx_gallery_thumbnail_number = ")
+    lines = source.splitlines()
+    before = lines[lines.index(thumbnail[0]) - 1]
+    assert before.strip() and not before.startswith("#"), "the thumbnail comment must follow code"
 
 
 def test_every_example_is_checked():
