@@ -94,6 +94,7 @@ print("\npipeline accuracy:", ", ".join(
 # two on clean and mildly noisy images. Masked pixels, which the autoencoder
 # was not trained for, are restored well enough to help too.
 fig, axes = plt.subplots(1, len(levels), figsize=(5.5 * len(levels), 4), sharey=True)
+# sphinx_gallery_thumbnail_number = 1
 rows = report.rows
 for ax, kind in zip(axes, levels):
     index = [0] + [i for i, row in enumerate(rows) if row["kind"] == kind]
@@ -111,5 +112,18 @@ axes[0].set_ylabel("test accuracy")
 axes[0].legend(loc="lower left")
 fig.suptitle(f"Classifying noisy {args.dataset} images")
 fig.tight_layout()
+
+# %%
+# The answer
+# ----------
+# At the strongest Gaussian noise of the table, and on clean images:
+i = max((i for i, row in enumerate(rows) if row["kind"] == "gaussian"),
+        key=lambda i: rows[i]["level"])
+answer = (f"under Gaussian noise {rows[i]['level']}, denoising first changes the test "
+          f"accuracy from {rows[i]['acc_noisy']:.3f} (classifier alone) to "
+          f"{rows[i]['acc_denoised']:.3f} (denoised input) and {pipeline_accuracy[i]:.3f} "
+          f"(pipeline); on clean images the classifier alone scores "
+          f"{rows[0]['acc_noisy']:.3f}, the pipeline {pipeline_accuracy[0]:.3f}.")
+print("Answer:", answer)
 
 plt.show()

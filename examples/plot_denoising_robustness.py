@@ -112,5 +112,27 @@ for kind, level in [("gaussian", 0.5), ("mask", 0.6)]:
     rows[f"{kind}: DAE"] = dae.denoise(X_noisy)
 fig = plot_reconstructions(rows, n_images=10, image_shape=image_shape,
                            title="Clean, corrupted and reconstructed test images")
+# sphinx_gallery_thumbnail_number = 2
+
+# %%
+# The answer
+# ----------
+# From the table: the strongest Gaussian noise (the kind the denoising
+# autoencoder was trained on), and on how many of the corruptions each model
+# gives the lowest error.
+strong = max((row for row in report.rows if row["kind"] == "gaussian"),
+             key=lambda row: row["level"])
+wins = {name: 0 for name in models}
+for row in report.rows[1:]:  # every corruption, without the clean row
+    wins[min(models, key=lambda name: row[f"mse_{name}"])] += 1
+best_at_strong = min(models, key=lambda name: strong[f"mse_{name}"])
+names = {"pca": "PCA", "ae": "the plain autoencoder", "dae": "the denoising autoencoder"}
+answer = (f"under Gaussian noise {strong['level']}, {names[best_at_strong]} restores "
+          f"the test images best (MSE {strong[f'mse_{best_at_strong}']:.4f}; noisy input "
+          f"{strong['mse_noisy']:.4f}, PCA {strong['mse_pca']:.4f}, plain autoencoder "
+          f"{strong['mse_ae']:.4f}, denoising autoencoder {strong['mse_dae']:.4f}), and "
+          f"the denoising autoencoder has the lowest error on {wins['dae']} of the "
+          f"{len(report) - 1} corruptions.")
+print("Answer:", answer)
 
 plt.show()

@@ -27,14 +27,12 @@ the part that the tests check.
 # ``load_train_test`` returns a stratified train/test split (digits) or the
 # official splits (MNIST-like sets, subsampled here to keep the run short), as
 # float32 images in [0, 1], flattened.
-import time
-
 import matplotlib.pyplot as plt
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
 from skae.datasets import load_train_test, parse_example_args
-from skae.evaluation import reconstruction_error
+from skae.evaluation import compare_reducers
 from skae.plotting import plot_reconstructions
 
 args = parse_example_args()  # --dataset digits|fashion-mnist|mnist, --quick
@@ -60,36 +58,47 @@ print(f"{args.dataset}: {X_train.shape[0]} training and {X_test.shape[0]} test "
 # %%
 # Sweep the code size
 # -------------------
-# Both models see the same training images; the error is measured on the test
-# images with :func:`skae.evaluation.reconstruction_error`, which works for
-# any transformer with an ``inverse_transform`` (PCA included).
-results = {"PCA": [], "autoencoder": []}
-models = {}
+# :func:`skae.evaluation.compare_reducers` fits every reducer on the same
+# training images (without labels) and measures it on the test images: the
+# reconstruction error (``recon MSE``), the error of the reconstruction of a
+# noisy copy against the clean images (``noisy MSE``), how much class
+# information the codes keep (``probe acc``: a logistic regression trained on
+# the training codes, scored on the test codes), how faithfully the codes keep
+# each image's neighbours (``trust``) and the fit time. It takes any
+# transformer with an ``inverse_transform``, PCA included.
+reducers = {}
 for k in sizes:
-    pca = PCA(n_components=k, random_state=0).fit(X_train)
-    start = time.perf_counter()
-    ae = AutoencoderTransformer(n_components=k, **ae_params).fit(X_train)
-    seconds = time.perf_counter() - start
-    results["PCA"].append(reconstruction_error(pca, X_test))
-    results["autoencoder"].append(reconstruction_error(ae, X_test))
-    models[k] = {"PCA": pca, "autoencoder": ae}
-    print(f"n_components={k:3d}  PCA MSE={results['PCA'][-1]:.4f}  "
-          f"autoencoder MSE={results['autoencoder'][-1]:.4f}  "
-          f"({ae.n_iter_} epochs, {seconds:.1f} s)")
+    reducers[f"PCA {k}"] = PCA(n_components=k, random_state=0)
+    reducers[f"autoencoder {k}"] = AutoencoderTransformer(n_components=k, **ae_params)
+comparison = compare_reducers(reducers, X_train, y_train, X_test=X_test, y_test=y_test,
+                              random_state=0)
+print(comparison)
+print(comparison.notes)
+
+results = {"PCA": comparison["mse"][0::2], "autoencoder": comparison["mse"][1::2]}
+probe = {"PCA": comparison["probe_acc"][0::2],
+         "autoencoder": comparison["probe_acc"][1::2]}
+models = {k: {"PCA": comparison.estimators_[f"PCA {k}"],
+              "autoencoder": comparison.estimators_[f"autoencoder {k}"]} for k in sizes}
 
 # %%
-# Reconstruction error against code size
-# --------------------------------------
-fig, ax = plt.subplots(figsize=(6, 4))
-for name, errors in results.items():
-    ax.plot(sizes, errors, marker="o", label=name)
-ax.set_xscale("log", base=2)
-ax.set_xticks(sizes, [str(k) for k in sizes])
-ax.set_xlabel("n_components")
-ax.set_ylabel("test MSE per pixel")
-ax.set_title(f"Reconstruction error on {args.dataset}")
-ax.grid(alpha=0.3)
-ax.legend()
+# Reconstruction error and class information against code size
+# ------------------------------------------------------------
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+# sphinx_gallery_thumbnail_number = 1
+for name in results:
+    axes[0].plot(sizes, results[name], marker="o", label=name)
+    axes[1].plot(sizes, probe[name], marker="o", label=name)
+axes[0].set_ylabel("test MSE per pixel")
+axes[0].set_title(f"Reconstruction error on {args.dataset}")
+axes[1].set_ylabel("linear probe accuracy on the codes")
+axes[1].set_title("Class information kept by the codes")
+for ax in axes:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(k) for k in sizes])
+    ax.set_xlabel("n_components")
+    ax.grid(alpha=0.3)
+    ax.legend()
 fig.tight_layout()
 
 # %%
@@ -104,5 +113,32 @@ fig = plot_reconstructions(
      f"autoencoder ({k})": models[k]["autoencoder"].reconstruct(X_test)},
     n_images=10, image_shape=image_shape,
     title=f"Reconstructions with n_components={k}")
+
+# %%
+# The answer
+# ----------
+# Where the autoencoder reconstructs better than PCA, where PCA does, and the
+# largest gain, all from the comparison above.
+ratio = [ae / pca for ae, pca in zip(results["autoencoder"], results["PCA"])]
+best = min(range(len(sizes)), key=ratio.__getitem__)
+ae_wins = [k for k, r in zip(sizes, ratio) if r < 1]
+pca_wins = [k for k, r in zip(sizes, ratio) if r >= 1]
+
+
+def listing(values):
+    values = [str(v) for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+if ae_wins:
+    answer = (f"on {args.dataset}, the autoencoder reconstructs held-out images better "
+              f"than PCA at {listing(ae_wins)} components (at {sizes[best]}: test MSE "
+              f"{results['autoencoder'][best]:.4f} vs {results['PCA'][best]:.4f}, "
+              f"{1 - ratio[best]:.0%} lower)")
+    answer += f", PCA at {listing(pca_wins)}." if pca_wins else "."
+else:
+    answer = (f"on {args.dataset}, PCA reconstructs held-out images better than the "
+              f"autoencoder at every code size tried ({listing(sizes)}).")
+print("Answer:", answer)
 
 plt.show()

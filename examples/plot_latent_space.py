@@ -70,6 +70,7 @@ for name, Z in spaces.items():
 # than those of the pixels (the 5-NN accuracies above). For a code that
 # serves a classifier, see the transfer-learning example.
 fig, axes = plt.subplots(2, len(spaces), figsize=(5 * len(spaces), 9.5))
+# sphinx_gallery_thumbnail_number = 1
 for column, (name, Z) in enumerate(spaces.items()):
     for row, method in enumerate(["pca", "tsne"]):
         ax = axes[row, column]
@@ -80,5 +81,17 @@ for column, (name, Z) in enumerate(spaces.items()):
         ax.get_legend().remove()
 fig.legend(handles, labels, loc="center right", title="class")
 fig.tight_layout(rect=(0, 0, 0.92 if names is None else 0.88, 1))
+
+# %%
+# The answer
+# ----------
+ae_name, pca_name = f"autoencoder codes ({n_components})", f"PCA codes ({n_components})"
+ranking = sorted(knn_accuracy, key=knn_accuracy.get, reverse=True)
+place = ["the best", "the second best", "the worst"][ranking.index(ae_name)]
+answer = (f"learned without labels, the autoencoder's {n_components}-D codes keep the "
+          f"{args.dataset} classes apart (5-NN accuracy {knn_accuracy[ae_name]:.3f}, chance "
+          f"{1 / len(set(y_test)):.1f}), {place} of the three spaces: pixels "
+          f"{knn_accuracy['pixels']:.3f}, PCA codes {knn_accuracy[pca_name]:.3f}.")
+print("Answer:", answer)
 
 plt.show()

@@ -125,6 +125,7 @@ for n in label_counts:
 # ``--dataset fashion-mnist``; the benchmarks page has the Fashion-MNIST
 # numbers with all 60,000 labels).
 fig, ax = plt.subplots(figsize=(6.5, 4.5))
+# sphinx_gallery_thumbnail_number = 1
 for name, values in accuracy.items():
     ax.plot(sizes, values, marker="o", label=name)
 ax.set_xscale("log")
@@ -134,5 +135,18 @@ ax.set_title(f"Pretrained encoder vs from scratch ({args.dataset})")
 ax.grid(alpha=0.3)
 ax.legend()
 fig.tight_layout()
+
+# %%
+# The answer
+# ----------
+# With the fewest labels, where pretraining matters most:
+acc = {name: values[0] for name, values in accuracy.items()}
+frozen, scratch = acc["frozen encoder"], acc["same network from scratch"]
+answer = (f"with {sizes[0]} labelled images, the frozen pretrained encoder's test accuracy "
+          f"is {frozen:.3f}, {abs(frozen - scratch):.3f} "
+          f"{'above' if frozen > scratch else 'below'} the same network trained from "
+          f"scratch ({scratch:.3f}; mean of {n_draws} draws of the labels); a logistic "
+          f"regression on the pixels scores {acc['logistic regression (pixels)']:.3f}.")
+print("Answer:", answer)
 
 plt.show()

@@ -75,12 +75,16 @@ fig = plot_samples(vae, n_samples=64, image_shape=image_shape, random_state=0,
 # %%
 # The 2-D latent space
 # --------------------
-# The test images' codes (posterior means), coloured by class, and the images
-# that a regular grid of codes decodes to. The grid covers the central part
-# of the prior, where the classes sit side by side and blend into each other.
+# The test images' codes (posterior means), coloured by class ...
 fig = plot_latent_space(vae2, X_test, y_test, title="2-D VAE: codes of the test images")
+
+# %%
+# ... and the images that a regular grid of codes decodes to. The grid covers
+# the central part of the prior, where the classes sit side by side and blend
+# into each other.
 fig = plot_latent_grid(vae2, n=15, image_shape=image_shape,
                        title="2-D VAE: decoded grid of codes")
+# sphinx_gallery_thumbnail_number = 4
 
 # %%
 # Interpolation between two images
@@ -98,5 +102,18 @@ fig = plot_reconstructions(
     n_images=len(t), image_shape=image_shape,
     title=f"From a {first} to an {second}" if digits or args.dataset == "mnist"
     else "From a sneaker to an ankle boot")
+
+# %%
+# The answer
+# ----------
+# ``score`` is the mean ELBO per test image: a higher value means the model
+# explains the test images better.
+elbo = {model.n_components: model.score(X_test) for model in (vae2, vae)}
+wide, narrow = vae.n_components, vae2.n_components
+answer = (f"the {wide}-D VAE's test ELBO is {elbo[wide]:.1f} nats per image, "
+          f"{abs(elbo[wide] - elbo[narrow]):.1f} nats "
+          f"{'above' if elbo[wide] > elbo[narrow] else 'below'} the 2-D VAE's "
+          f"({elbo[narrow]:.1f}), whose whole latent space fits in one picture.")
+print("Answer:", answer)
 
 plt.show()

@@ -11,6 +11,12 @@ with (PCA, the noisy input, the same network from scratch, a code-free
 model...), with a margin, and CI reruns them on a second numeric path (the
 ``quality`` marker). The comments of the checks give the measured values and
 say which claims are too close to assert.
+
+The documentation build runs the same scripts in full on digits (the
+gallery, docs/conf.py) and asserts nothing but that each runs and prints one
+``Answer:`` line; the claims are asserted here. The fast tests below check
+what the gallery needs from each script and the extension that puts the
+answer on top of its page (docs/_ext/skae_gallery.py).
 """
 
 import gzip
@@ -32,7 +38,8 @@ from sklearn.decomposition import PCA  # noqa: E402
 
 from skae.evaluation import reconstruction_error  # noqa: E402
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES_DIR = ROOT / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("plot_*.py"))
 OPTUNA_MISSING = "optuna is a test dependency: pip install -e '.[test]'"
 
@@ -46,6 +53,30 @@ def quick_mode(monkeypatch):
     yield
     torch.set_num_threads(threads)
     plt.close("all")
+
+
+def load_gallery_extension():
+    """docs/_ext/skae_gallery.py, the docs build's extension (needs no Sphinx)."""
+    spec = importlib.util.spec_from_file_location(
+        "skae_gallery", ROOT / "docs" / "_ext" / "skae_gallery.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def gallery_page(title, outputs):
+    """A page as sphinx-gallery 0.16-0.22 writes it, with ``outputs`` as the
+    captured output of its cells."""
+    blocks = "".join(
+        ".. GENERATED FROM PYTHON SOURCE LINES 1-9\n\n.. code-block:: Python\n\n"
+        '    print("Answer:", answer)\n\n'
+        ".. rst-class:: sphx-glr-script-out\n\n .. code-block:: none\n\n"
+        + "".join(f"    {line}\n" for line in out.splitlines()) + "\n\n\n|\n\n"
+        for out in outputs)
+    return (".. DO NOT EDIT.\n\n.. rst-class:: sphx-glr-example-title\n\n"
+            ".. _sphx_glr_auto_examples_plot_x.py:\n\n\n"
+            f"{title}\n{'=' * len(title)}\n\nThe intro.\n\n{blocks}"
+            ".. rst-class:: sphx-glr-timing\n\n   **Total running time of the script:**\n")
 
 
 def run_example(path, monkeypatch, *args):
@@ -227,6 +258,53 @@ CHECKS = {name[len("check_"):]: check for name, check in globals().items()
           if name.startswith("check_")}
 
 
+def test_gallery_answer_goes_under_the_title():
+    ext = load_gallery_extension()
+    page = gallery_page("Latent size: autoencoder vs PCA", [
+        "digits: 1347 training images", "n=2 MSE 0.04\nAnswer: at 2 components the AE's "
+        "error is *25%* below PCA's (0.040 vs 0.053)\nmore output"])
+    assert ext.was_executed(page)
+    answers = ext.find_answers(page)
+    assert answers == ["at 2 components the AE's error is *25%* below PCA's (0.040 vs 0.053)"]
+    new = ext.insert_answer(page, answers[0]).splitlines()
+    title = new.index("Latent size: autoencoder vs PCA")
+    # the box opens the page, right under the title and before the intro;
+    # the sentence starts with a capital and its rst markup is escaped
+    assert new[title + 2:title + 7] == [
+        "", f".. admonition:: {ext.BOX_TITLE}", "   :class: skae-answer", "",
+        "   At 2 components the AE's error is \\*25%\\* below PCA's (0.040 vs 0.053)"]
+    assert new.index("The intro.") > title + 7
+    # the printed line stays in its output block too
+    assert ext.find_answers("\n".join(new)) == answers
+
+
+def test_gallery_pages_not_executed_or_without_answer():
+    ext = load_gallery_extension()
+    assert ext.find_answers(gallery_page("A title", ["no answer here"])) == []
+    assert ext.find_answers(gallery_page("A title", ["Answer: one", "Answer: two"])) == [
+        "one", "two"]
+    # a page built with -D plot_gallery=0: code only, no output, no figure
+    unexecuted = ".. _sphx_glr_x.py:\n\nTitle\n=====\n\n.. code-block:: Python\n\n" \
+                 '    print("Answer:", 1)\n'
+    assert not ext.was_executed(unexecuted) and ext.find_answers(unexecuted) == []
+    with pytest.raises(ValueError, match="no title"):
+        ext.insert_answer("no title here", "an answer")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_is_ready_for_the_gallery(path):
+    """What the executed gallery needs from each script, checked without running it."""
+    source = path.read_text()
+    # one answer, printed from the run's variable (test_example_runs checks its text)
+    assert source.count('print("Answer:", answer)') == 1
+    # a chosen thumbnail, in code (sphinx-gallery removes it there, not from text)
+    thumbnail = [line for line in source.splitlines() if "sphinx_gallery_thumbnail" in line]
+    assert len(thumbnail) == 1 and thumbnail[0].startswith("# sphinx_gallery_thumbnail_number = ")
+    lines = source.splitlines()
+    before = lines[lines.index(thumbnail[0]) - 1]
+    assert before.strip() and not before.startswith("#"), "the thumbnail comment must follow code"
+
+
 def test_every_example_is_checked():
     assert sorted(f"plot_{name}" for name in CHECKS) == [p.stem for p in EXAMPLES]
 
@@ -240,7 +318,15 @@ def test_example_runs(path, quick_mode, monkeypatch, capsys):
     ns = run_example(path, monkeypatch)
     assert ns["args"].dataset == "digits" and ns["quick"]
     assert plt.get_fignums(), "the example drew no figure"
-    assert capsys.readouterr().out.strip(), "the example printed no result"
+    out = capsys.readouterr().out
+    assert out.strip(), "the example printed no result"
+    # the one-line answer that the docs build puts on top of the example's
+    # page: printed once, from the run's own numbers
+    answers = [line for line in out.splitlines() if line.startswith("Answer:")]
+    assert answers == [f"Answer: {ns['answer']}"], answers
+    assert any(ch.isdigit() for ch in ns["answer"])
+    page = gallery_page("An example", [out])
+    assert load_gallery_extension().find_answers(page) == [ns["answer"]]
     CHECKS[path.stem[len("plot_"):]](ns)
 
 
