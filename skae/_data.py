@@ -197,11 +197,24 @@ def read_blocks(X, block):
     """Yield ``(start, dense block)`` over the rows of ``X`` (an array or a source).
 
     An in-memory array is sliced (views, no copy); a source is read block by
-    block, so only one block of it is dense at a time.
+    block, the next block in a background thread while the caller works on
+    the current one, so at most two blocks of it are dense at a time.
     """
-    read = X.read if hasattr(X, "read") else (lambda a, b: X[a:b])
-    for start in range(0, X.shape[0], block):
-        yield start, read(start, min(start + block, X.shape[0]))
+    n = X.shape[0]
+    starts = range(0, n, block)
+    if not hasattr(X, "read"):
+        for start in starts:
+            yield start, X[start:start + block]
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as reader:
+        pending = reader.submit(X.read, 0, min(block, n)) if n else None
+        for start in starts:
+            current = pending.result()
+            nxt = start + block
+            pending = reader.submit(X.read, nxt, min(nxt + block, n)) if nxt < n else None
+            yield start, current
 
 
 def value_range(X):
