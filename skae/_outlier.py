@@ -32,6 +32,13 @@ DEFAULT_AUTOENCODER = dict(n_components=16)
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
+def _entropy(x):
+    """Per-feature Bernoulli entropy ``-x log x - (1 - x) log(1 - x)`` (0 at 0 and 1)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(x * np.log(x) + (1.0 - x) * np.log1p(-x))
+    return np.nan_to_num(h, nan=0.0)
+
+
 def _robust_scale(values):
     """``(median, scale)`` of training scores; scale = IQR / 1.349 (the standard
     deviation for Gaussian values), never 0."""
@@ -95,8 +102,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         The per-sample score, higher for more normal samples:
 
         - ``"reconstruction"``: minus the mean per-feature loss the
-          autoencoder was trained with (binary cross-entropy or squared
-          error, its ``loss_``);
+          autoencoder was trained with (its ``loss_``): the squared error, or
+          for binary cross-entropy the cross-entropy minus its minimum (the
+          entropy of x), i.e. the Bernoulli KL divergence, which is 0 for a
+          perfect reconstruction of grey levels too (the raw cross-entropy
+          mostly measures how grey an image is, a poor anomaly score);
         - ``"mse"``: minus the mean squared reconstruction error (the
           autoencoder's own ``score_samples`` for a plain or denoising one);
         - ``"denoising"``: minus the mean squared error between X and the
@@ -271,8 +281,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         def loss(logits, X_batch):
             logits = logits.astype(np.float64)
             x = np.asarray(X_batch, dtype=np.float64)
-            if kind == "bce":
-                return np.mean(np.logaddexp(0.0, logits) - x * logits, axis=1)
+            if kind == "bce":  # cross-entropy minus its minimum, the entropy of x
+                return np.mean(np.logaddexp(0.0, logits) - x * logits
+                               - _entropy(x), axis=1)
             diff = (expit(logits) if sigmoid else logits) - x
             return np.mean(diff * diff, axis=1)
 

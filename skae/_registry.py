@@ -19,5 +19,5 @@ ESTIMATORS = {cls.__name__: cls for cls in (
     AutoencoderTransformer, DenoisingAE, VAETransformer, NoiseInjector, EncoderClassifier,
     AutoencoderOutlierDetector)}
 
-__all__ = ["ESTIMATORS", "AutoencoderOutlierDetector", "AutoencoderTransformer", "DenoisingAE", "EncoderClassifier",
-           "NoiseInjector", "VAETransformer"]
+__all__ = ["ESTIMATORS", "AutoencoderOutlierDetector", "AutoencoderTransformer", "DenoisingAE",
+           "EncoderClassifier", "NoiseInjector", "VAETransformer"]
