@@ -10,8 +10,8 @@ the mean and per-class AUROC and the mean fit time of:
   reconstruction), for several ``k``;
 * ``IsolationForest`` (defaults, ``random_state=0``);
 * ``OneClassSVM`` (defaults: RBF, ``gamma="scale"``, ``nu=0.5``), on at most
-  ``--ocsvm-max-train`` training images (a random subset; its fit is
-  quadratic in the number of samples);
+  ``--ocsvm-max-train`` training images (default 3000, a random subset: its
+  fit is quadratic in the number of samples);
 * ``LocalOutlierFactor(novelty=True)`` (defaults, 20 neighbours);
 * PyOD's ``AutoEncoder`` (optional: ``pip install pyod``; its defaults, 10
   epochs, ``verbose=0``), skipped with a note when it is missing or fails;
@@ -20,8 +20,10 @@ the mean and per-class AUROC and the mean fit time of:
   ``--ae`` settings) and each score reuses it (a fitted autoencoder passed to
   the detector is used as is), so the scores differ only in how the same
   model is read; the fit time of a score row is the autoencoder's training
-  time plus the score's own fit. A ``VAETransformer`` gives the ``elbo`` row
-  and a ``DenoisingAE`` the ``DAE`` row.
+  time plus the score's own fit. A ``VAETransformer`` of the same settings
+  gives the ``elbo`` row (and ``--dae`` a ``DenoisingAE`` the ``DAE`` rows).
+  The row marked ``(default)`` is ``AutoencoderOutlierDetector()`` as
+  constructed with no argument (but ``--max-epochs``, when given).
 
 ``--contaminated 0.05`` runs the contaminated-training variant: 5% of each
 training set are images of the other classes (drawn at random from their
@@ -29,7 +31,11 @@ training images), the rest the 6000 images of class c.
 
 Usage::
 
-    python benchmarks/bench_outliers.py                      # full run
+    python benchmarks/bench_outliers.py --max-epochs 10      # full run (one go)
+    # the recorded run: two halves under the exclusive lock, then one table
+    python benchmarks/bench_outliers.py --max-epochs 10 --classes 0,1,2,3,4 --json a.json
+    python benchmarks/bench_outliers.py --max-epochs 10 --classes 5,6,7,8,9 --json b.json
+    python benchmarks/bench_outliers.py --merge a.json b.json
     python benchmarks/bench_outliers.py --contaminated 0.05  # contaminated training
     python benchmarks/bench_outliers.py --classes 0,1 --max-epochs 2 --n-train 1000  # smoke
 """
@@ -57,7 +63,7 @@ from skae._outlier import DEFAULT_AUTOENCODER
 sys.path.insert(0, os.path.dirname(__file__))
 from _data import load_data  # noqa: E402
 
-SKAE_SCORES = ("combined", "reconstruction", "mse", "denoising", "latent")
+SKAE_SCORES = ("reconstruction", "mse", "denoising", "latent", "combined")
 
 
 def pca_scorer(k):
@@ -144,14 +150,15 @@ def run_class(c, X_train, y_train, X_test, y_test, args, rng):
         print(f"  class {c} AE trained in {train_s:.1f}s ({ae.n_iter_} epochs)",
               file=sys.stderr, flush=True)
         for kind in SKAE_SCORES:
-            measure(label + kind, _reuse(ae, kind), train_s)
+            default = " (default)" if kind == "reconstruction" and not args.ae else ""
+            measure(label + kind + default, _reuse(ae, kind), train_s)
         if not args.no_vae:
             start = time.perf_counter()
             vae = VAETransformer(**settings, random_state=0).fit(X_c)
             vae_s = time.perf_counter() - start
             for kind in ("elbo", "combined"):
                 measure(f"skae VAE {kind}", _reuse(vae, kind), vae_s)
-        if not args.no_dae:
+        if args.dae:
             start = time.perf_counter()
             dae = DenoisingAE(**settings, random_state=0).fit(X_c)
             dae_s = time.perf_counter() - start
@@ -181,7 +188,8 @@ def main():
     parser.add_argument("--contaminated", type=float, default=0.0,
                         help="fraction of other-class images mixed into each training set")
     parser.add_argument("--pca", default="8,16,32", help="PCA sizes")
-    parser.add_argument("--ocsvm-max-train", type=int, default=6000)
+    parser.add_argument("--ocsvm-max-train", type=int, default=3000,
+                        help="OneClassSVM trains on a random subset of this size")
     parser.add_argument("--ae", default="{}",
                         help="JSON settings of the skae autoencoders, on top of the "
                              "detector's default ones")
@@ -189,7 +197,10 @@ def main():
                         help="comma-separated substrings: run only the matching methods")
     parser.add_argument("--no-pyod", action="store_true")
     parser.add_argument("--no-vae", action="store_true")
-    parser.add_argument("--no-dae", action="store_true")
+    parser.add_argument("--dae", action="store_true", help="also a DenoisingAE's rows")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="print one table from the --json files of several runs "
+                             "(e.g. classes 0-4 and 5-9 run separately)")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args()
     args.pca = [int(k) for k in args.pca.split(",") if k]
@@ -197,6 +208,8 @@ def main():
     args.methods = [m.strip() for m in args.methods.split(",")] if args.methods else None
     classes = [int(c) for c in args.classes.split(",")]
     warnings.filterwarnings("ignore", category=FutureWarning)
+    if args.merge:
+        return merge(args)
 
     X_train, y_train, X_test, y_test, name = load_data(False)
     if args.n_test:
@@ -212,6 +225,24 @@ def main():
     report(per_class, classes, args, name, total)
 
 
+def merge(args):
+    """One table from the per-class results of several ``--json`` files."""
+    per_class, classes, total, commits = {}, [], 0.0, set()
+    for path in args.merge:
+        with open(path) as f:
+            run = json.load(f)
+        for row in run["rows"]:
+            for c, auroc in zip(run["classes"], row["per_class"]):
+                per_class.setdefault(c, {})[row["method"]] = (auroc, row["fit_s"], row["error"])
+        classes += run["classes"]
+        total += run["total_s"]
+        commits.add(run["commit"])
+        for key in ("contaminated", "ocsvm_max_train", "max_epochs", "ae"):
+            setattr(args, key, run["args"][key])
+    print(f"merged {args.merge} (commits {sorted(commits)})")
+    report(per_class, classes, args, "Fashion-MNIST", total)
+
+
 def report(per_class, classes, args, name, total):
     methods = list(dict.fromkeys(m for res in per_class.values() for m in res))
     rows = []
@@ -222,6 +253,7 @@ def report(per_class, classes, args, name, total):
         ok = [a for a in aurocs if a is not None]
         rows.append({"method": m, "mean": float(np.mean(ok)) if len(ok) == len(aurocs)
                      else None, "per_class": aurocs,
+                     # mean fit time per class (a merged run: mean of the runs' means)
                      "fit_s": float(np.mean([f for f in fits if f is not None]))
                      if any(f is not None for f in fits) else None,
                      "error": sorted(errors)[0] if errors else None})
@@ -229,7 +261,8 @@ def report(per_class, classes, args, name, total):
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=os.path.dirname(__file__) or ".").stdout.strip()
     print(f"\n{name}, one-class protocol, classes {classes}, "
-          f"contaminated={args.contaminated}, skae {skae.__version__} ({commit}), "
+          f"contaminated={args.contaminated}, skae max_epochs={args.max_epochs}, "
+          f"OneClassSVM on {args.ocsvm_max_train} images, skae {skae.__version__} ({commit}), "
           f"{platform.processor() or platform.machine()}, torch threads "
           f"{__import__('torch').get_num_threads()}, total {total / 60:.1f} min")
     print("| method | mean AUROC | " + " | ".join(str(c) for c in classes)

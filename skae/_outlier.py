@@ -27,7 +27,7 @@ _SAME_AS_PARAM = "__autoencoder_param__"
 N_NOISE_DRAWS = 4
 
 #: the default autoencoder (``autoencoder=None``); see the class docstring
-DEFAULT_AUTOENCODER = dict(n_components=16)
+DEFAULT_AUTOENCODER = dict(n_components=16, hidden_layer_sizes=(256, 64))
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -94,11 +94,13 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         on X; so several scores of one trained model can be compared cheaply.
         A :class:`sklearn.frozen.FrozenEstimator` of a fitted one keeps it
         fitted through ``clone`` (``GridSearchCV``). None: a default
-        ``AutoencoderTransformer(n_components=16)`` (dense, trained with
-        binary cross-entropy on data in [0, 1]) seeded from ``random_state``,
-        the best of the benchmark of ``docs/benchmarks.md``.
-    anomaly_score : {"combined", "reconstruction", "mse", "denoising", "elbo", \
-"latent"}, default="combined"
+        ``AutoencoderTransformer(n_components=16, hidden_layer_sizes=(256,
+        64))`` (dense, trained with binary cross-entropy on data in [0, 1])
+        seeded from ``random_state``: the best of the outlier benchmark of
+        the documentation's benchmarks page (one-class Fashion-MNIST), and
+        three times faster to train than the default (512, 256) network.
+    anomaly_score : {"reconstruction", "mse", "denoising", "elbo", "latent", \
+"combined"}, default="reconstruction"
         The per-sample score, higher for more normal samples:
 
         - ``"reconstruction"``: minus the mean per-feature loss the
@@ -193,7 +195,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, autoencoder=None, *, anomaly_score="combined", contamination="auto",
+    def __init__(self, autoencoder=None, *, anomaly_score="reconstruction", contamination="auto",
                  noise_level=0.2, random_state=None):
         self.autoencoder = autoencoder
         self.anomaly_score = anomaly_score
