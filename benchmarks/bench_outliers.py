@@ -258,8 +258,10 @@ def report(per_class, classes, args, name, total):
                      if any(f is not None for f in fits) else None,
                      "error": sorted(errors)[0] if errors else None})
     best = max((r["mean"] for r in rows if r["mean"] is not None), default=None)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=os.path.dirname(__file__) or ".").stdout.strip()
+    # SKAE_COMMIT names the commit of a snapshot run outside the git work tree
+    commit = os.environ.get("SKAE_COMMIT") or subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+        cwd=os.path.dirname(__file__) or ".").stdout.strip()
     print(f"\n{name}, one-class protocol, classes {classes}, "
           f"contaminated={args.contaminated}, skae max_epochs={args.max_epochs}, "
           f"OneClassSVM on {args.ocsvm_max_train} images, skae {skae.__version__} ({commit}), "
