@@ -18,7 +18,8 @@ from ._docs import fill_doc
 from ._validation import validate_X
 
 #: the per-sample scores the detector offers (higher = more normal)
-SCORES = ("reconstruction", "mse", "denoising", "elbo", "latent", "combined")
+SCORES = ("reconstruction", "standardized", "mse", "denoising", "elbo", "latent",
+          "combined")
 
 #: marks, in a saved state, that ``autoencoder_`` is the ``autoencoder`` parameter
 _SAME_AS_PARAM = "__autoencoder_param__"
@@ -99,8 +100,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         seeded from ``random_state``: the best of the outlier benchmark of
         the documentation's benchmarks page (one-class Fashion-MNIST), and
         three times faster to train than the default (512, 256) network.
-    anomaly_score : {"reconstruction", "mse", "denoising", "elbo", "latent", \
-"combined"}, default="reconstruction"
+    anomaly_score : {"reconstruction", "standardized", "mse", "denoising", "elbo", \
+"latent", "combined"}, default="reconstruction"
         The per-sample score, higher for more normal samples:
 
         - ``"reconstruction"``: minus the mean per-feature loss the
@@ -109,6 +110,12 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
           entropy of x), i.e. the Bernoulli KL divergence, which is 0 for a
           perfect reconstruction of grey levels too (the raw cross-entropy
           mostly measures how grey an image is, a poor anomaly score);
+        - ``"standardized"``: the ``"reconstruction"`` loss of each feature
+          divided by its mean over the training set (plus 1% of the overall
+          mean, so that features always reconstructed perfectly do not divide
+          by 0), then averaged: an error where normal samples are always
+          reconstructed well (e.g. ink on an image's empty border) weighs
+          more than one where they vary;
         - ``"mse"``: minus the mean squared reconstruction error (the
           autoencoder's own ``score_samples`` for a plain or denoising one);
         - ``"denoising"``: minus the mean squared error between X and the
@@ -116,7 +123,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
           deviation ``noise_level`` times X's standard deviation (averaged
           over 4 noise patterns drawn once in ``fit``, the same for every
           sample, so scores do not depend on the other rows);
-        - ``"elbo"``: the ELBO in nats (needs a :class:`VAETransformer`);
+        - ``"elbo"``: the ELBO in nats (needs a :class:`VAETransformer`, whose
+          ``score_samples`` it is), for a bce VAE plus the entropy of x (the
+          ELBO relative to its ceiling for grey levels, for the reason given
+          under ``"reconstruction"``);
         - ``"latent"``: the log-density of the code (``transform``) under a
           Gaussian fitted (Ledoit-Wolf shrinkage) to the training codes;
         - ``"combined"``: the sum of the standardized ``"latent"`` score and
@@ -149,6 +159,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     location_, precision_ : ndarray
         Mean and precision matrix of the Gaussian fitted to the training
         codes (``"latent"`` and ``"combined"`` only).
+    feature_weights_ : ndarray of shape (n_features,)
+        The weight of each feature's loss (``"standardized"`` only).
     {{n_features_in_}}
     {{feature_names_in_}}
 
@@ -249,6 +261,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             self.noise_ = (sigma * generator.standard_normal(
                 (N_NOISE_DRAWS, X.shape[1]))).astype(np.float32)
             self.clip_ = (float(np.min(X)), float(np.max(X)))
+        if self.anomaly_score == "standardized":
+            self.feature_weights_ = self._feature_weights(X)
         if self.anomaly_score in ("latent", "combined"):
             codes = self._codes(X)
             self.location_, self.precision_, self._log_det_ = _gaussian(codes)
@@ -275,21 +289,43 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         ae = self.autoencoder_
         return ae.decoder_(ae._encode_tensor(x))
 
-    def _recon_loss(self, X, kind):
-        """Mean per-feature loss of the reconstruction (``"bce"`` or ``"mse"``)."""
-        ae = self.autoencoder_
-        sigmoid = ae.output_activation_ == "sigmoid"
+    def _feature_losses(self, kind):
+        """``f(logits, X_batch) -> (n, n_features)`` losses of each feature."""
+        sigmoid = self.autoencoder_.output_activation_ == "sigmoid"
 
-        def loss(logits, X_batch):
+        def losses(logits, X_batch):
             logits = logits.astype(np.float64)
             x = np.asarray(X_batch, dtype=np.float64)
             if kind == "bce":  # cross-entropy minus its minimum, the entropy of x
-                return np.mean(np.logaddexp(0.0, logits) - x * logits
-                               - _entropy(x), axis=1)
+                return np.logaddexp(0.0, logits) - x * logits - _entropy(x)
             diff = (expit(logits) if sigmoid else logits) - x
-            return np.mean(diff * diff, axis=1)
+            return diff * diff
+
+        return losses
+
+    def _recon_loss(self, X, kind, weights=None):
+        """Mean per-feature loss of the reconstruction (``"bce"`` or ``"mse"``),
+        each feature's loss multiplied by ``weights`` when given."""
+        losses = self._feature_losses(kind)
+
+        def loss(logits, X_batch):
+            per_feature = losses(logits, X_batch)
+            if weights is not None:
+                per_feature = per_feature * weights
+            return np.mean(per_feature, axis=1)
 
         return self._infer(self._logits, X, reduce=loss)
+
+    def _feature_weights(self, X, chunk=4096):
+        """``1 / (mean training loss of each feature + 1% of the overall mean)``."""
+        losses = self._feature_losses(self.autoencoder_.loss_)
+        total = np.zeros(X.shape[1])
+        for start in range(0, len(X), chunk):
+            part = X[start:start + chunk]
+            logits = self._infer(self._logits, part, n_out=X.shape[1])
+            total += losses(logits, part).sum(axis=0)
+        mean = total / len(X)
+        return 1.0 / (mean + 0.01 * float(np.mean(mean)) + 1e-12)
 
     def _denoising_loss(self, X):
         ae = self.autoencoder_
@@ -311,8 +347,12 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         ae = self.autoencoder_
 
         def elbo(outputs, X_batch):
-            return elbo_per_sample(outputs, X_batch, ae.n_features_in_, ae.loss_,
-                                   ae.output_activation_)
+            value = elbo_per_sample(outputs, X_batch, ae.n_features_in_, ae.loss_,
+                                    ae.output_activation_)
+            if ae.loss_ == "bce":  # relative to the cross-entropy floor of x
+                value = value + np.sum(_entropy(np.asarray(X_batch, dtype=np.float64)),
+                                       axis=1)
+            return value
 
         return self._infer(ae._elbo_outputs, X, reduce=elbo)
 
@@ -330,6 +370,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         kind = self.anomaly_score
         if kind == "reconstruction":
             return -self._recon_loss(X, self.autoencoder_.loss_)
+        if kind == "standardized":
+            return -self._recon_loss(X, self.autoencoder_.loss_, self.feature_weights_)
         if kind == "mse":
             return -self._recon_loss(X, "mse")
         if kind == "denoising":
@@ -383,7 +425,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
     # ------------------------------------------------------------ persistence
-    _ARRAYS = ("location_", "precision_", "noise_")
+    _ARRAYS = ("location_", "precision_", "noise_", "feature_weights_")
 
     def _get_fitted_state(self):
         """JSON-able fitted metadata and the arrays as tensors, for :func:`skae.save`."""
