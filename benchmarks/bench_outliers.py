@@ -63,6 +63,7 @@ from skae._outlier import DEFAULT_AUTOENCODER
 sys.path.insert(0, os.path.dirname(__file__))
 from _data import load_data  # noqa: E402
 
+DEFAULT_SCORE = AutoencoderOutlierDetector().anomaly_score
 SKAE_SCORES = ("reconstruction", "standardized", "mse", "denoising", "latent", "combined")
 
 
@@ -150,7 +151,7 @@ def run_class(c, X_train, y_train, X_test, y_test, args, rng):
         print(f"  class {c} AE trained in {train_s:.1f}s ({ae.n_iter_} epochs)",
               file=sys.stderr, flush=True)
         for kind in SKAE_SCORES:
-            default = " (default)" if kind == "reconstruction" and not args.ae else ""
+            default = " (default)" if kind == DEFAULT_SCORE and not args.ae else ""
             measure(label + kind + default, _reuse(ae, kind), train_s)
         if not args.no_vae:
             start = time.perf_counter()

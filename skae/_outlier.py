@@ -100,8 +100,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         seeded from ``random_state``: the best of the outlier benchmark of
         the documentation's benchmarks page (one-class Fashion-MNIST), and
         three times faster to train than the default (512, 256) network.
-    anomaly_score : {"reconstruction", "standardized", "mse", "denoising", "elbo", \
-"latent", "combined"}, default="reconstruction"
+    anomaly_score : {"standardized", "reconstruction", "mse", "denoising", "elbo", \
+"latent", "combined"}, default="standardized"
         The per-sample score, higher for more normal samples:
 
         - ``"reconstruction"``: minus the mean per-feature loss the
@@ -207,7 +207,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, autoencoder=None, *, anomaly_score="reconstruction", contamination="auto",
+    def __init__(self, autoencoder=None, *, anomaly_score="standardized", contamination="auto",
                  noise_level=0.2, random_state=None):
         self.autoencoder = autoencoder
         self.anomaly_score = anomaly_score
