@@ -3,7 +3,8 @@
 The public API is flat::
 
     from skae import (AutoencoderTransformer, DenoisingAE, VAETransformer,
-                      NoiseInjector, EncoderClassifier, save, load)
+                      NoiseInjector, EncoderClassifier, AutoencoderOutlierDetector,
+                      save, load)
 
 ``skae.datasets``, ``skae.evaluation`` and ``skae.plotting`` are submodules
 (matplotlib and torchvision are imported only when they are used).
@@ -20,6 +21,7 @@ from ._version import __version__
 #: public name -> the private module it is taken from (the estimators from the
 #: registry, which lists each once)
 _LAZY = {
+    "AutoencoderOutlierDetector": "._registry",
     "AutoencoderTransformer": "._registry",
     "DenoisingAE": "._registry",
     "EncoderClassifier": "._registry",
@@ -31,6 +33,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "DenoisingAE",
     "EncoderClassifier",

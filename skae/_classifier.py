@@ -34,6 +34,35 @@ from ._validation import is_fitted, validate_X_y
 _SAME_AS_PARAM = "__autoencoder_param__"
 
 
+def pretrained_autoencoder(ae, X, seed):
+    """The fitted autoencoder an ``autoencoder`` parameter stands for.
+
+    A fitted skae autoencoder (or a ``FrozenEstimator`` of one) is returned as
+    is, after checking that it takes X's width; None gives a default
+    :class:`AutoencoderTransformer`, and that or an unfitted one is cloned,
+    seeded with ``seed`` when its ``random_state`` is None, and fitted on X.
+    Shared by the estimators built on an autoencoder (the classifier, the
+    outlier detector).
+    """
+    if isinstance(ae, FrozenEstimator):
+        if not isinstance(ae.estimator, BaseAutoencoder) or not is_fitted(ae.estimator):
+            raise ValueError(f"a FrozenEstimator passed as autoencoder must wrap a "
+                             f"fitted skae autoencoder; got {ae.estimator!r}.")
+        ae = ae.estimator
+    if ae is not None and is_fitted(ae):
+        if ae.n_features_in_ != X.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the fitted autoencoder "
+                f"({type(ae).__name__}) was trained on {ae.n_features_in_} features; "
+                f"pass data of the autoencoder's input size, or an unfitted "
+                f"autoencoder to pretrain on X.")
+        return ae
+    ae = AutoencoderTransformer() if ae is None else clone(ae)
+    if ae.random_state is None:
+        ae.set_params(random_state=seed)
+    return ae.fit(X)
+
+
 class EncoderHead(nn.Module):
     """A (pretrained) encoder followed by a classification head.
 
@@ -239,24 +268,7 @@ class EncoderClassifier(ClassifierMixin, BaseTrainer):
 
     def _fitted_autoencoder(self, X, seed):
         """The autoencoder to take the encoder from, pretrained on X if needed."""
-        ae = self.autoencoder
-        if isinstance(ae, FrozenEstimator):
-            if not isinstance(ae.estimator, BaseAutoencoder) or not is_fitted(ae.estimator):
-                raise ValueError(f"a FrozenEstimator passed as autoencoder must wrap a "
-                                 f"fitted skae autoencoder; got {ae.estimator!r}.")
-            ae = ae.estimator
-        if ae is not None and is_fitted(ae):
-            if ae.n_features_in_ != X.shape[1]:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but the fitted autoencoder "
-                    f"({type(ae).__name__}) was trained on {ae.n_features_in_} features; "
-                    f"pass data of the autoencoder's input size, or an unfitted "
-                    f"autoencoder to pretrain on X.")
-            return ae
-        ae = AutoencoderTransformer() if ae is None else clone(ae)
-        if ae.random_state is None:
-            ae.set_params(random_state=seed)
-        return ae.fit(X)
+        return pretrained_autoencoder(self.autoencoder, X, seed)
 
     def _build_module(self, autoencoder, n_classes, device, generator):
         """``EncoderHead``: a copy of the autoencoder's encoder and a new head."""

@@ -11,11 +11,13 @@ from ._autoencoder import AutoencoderTransformer
 from ._classifier import EncoderClassifier
 from ._denoising import DenoisingAE
 from ._noise import NoiseInjector
+from ._outlier import AutoencoderOutlierDetector
 from ._vae import VAETransformer
 
 #: every public estimator class, by class name
 ESTIMATORS = {cls.__name__: cls for cls in (
-    AutoencoderTransformer, DenoisingAE, VAETransformer, NoiseInjector, EncoderClassifier)}
+    AutoencoderTransformer, DenoisingAE, VAETransformer, NoiseInjector, EncoderClassifier,
+    AutoencoderOutlierDetector)}
 
-__all__ = ["ESTIMATORS", "AutoencoderTransformer", "DenoisingAE", "EncoderClassifier",
-           "NoiseInjector", "VAETransformer"]
+__all__ = ["ESTIMATORS", "AutoencoderOutlierDetector", "AutoencoderTransformer", "DenoisingAE",
+           "EncoderClassifier", "NoiseInjector", "VAETransformer"]

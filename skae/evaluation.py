@@ -9,7 +9,9 @@ the clean X, and optionally a classifier's accuracy on clean, noisy and
 denoised input. :func:`compare_reducers` answers "PCA or an autoencoder, and
 which one, for my data?": it fits several reducers on the same split (or
 cross-validation folds) and tabulates what each one's codes and
-reconstructions are worth.
+reconstructions are worth. :func:`outlier_metrics` and :func:`outlier_report`
+judge outlier detectors (AUROC and average precision per scenario, e.g. the
+one-class protocol of :func:`one_class_scenarios`).
 """
 
 import sys
@@ -23,7 +25,8 @@ from ._noise import KINDS, NoiseInjector, occlusion_side
 from ._utils import as_chw, format_table, reconstruct
 
 __all__ = ["reconstruction_error", "probe_accuracy", "robustness_report",
-           "RobustnessReport", "compare_reducers", "ReducerComparison", "DEFAULT_NOISES"]
+           "RobustnessReport", "compare_reducers", "ReducerComparison", "DEFAULT_NOISES",
+           "outlier_metrics", "one_class_scenarios", "outlier_report", "OutlierReport"]
 
 #: noises used by :func:`robustness_report` when none are given
 DEFAULT_NOISES = (
@@ -703,3 +706,237 @@ def compare_reducers(reducers, X, y=None, *, X_test=None, y_test=None, test_size
         notes.append("probe acc = LogisticRegression on the standardized codes")
     return ReducerComparison(rows, columns, fitted if len(splits) == 1 else None,
                              notes="; ".join(notes) + ".")
+
+
+# ----------------------------------------------------------------- outliers
+def outlier_metrics(is_inlier, scores):
+    """AUROC and average precision of an outlier detector's scores.
+
+    Parameters
+    ----------
+    is_inlier : array-like of shape (n_samples,)
+        True (or 1, or +1) for the inliers, False (0 or -1) for the outliers;
+        both must occur.
+    scores : array-like of shape (n_samples,)
+        Normality scores, higher for more normal samples (``score_samples``
+        or ``decision_function`` of an sklearn outlier detector).
+
+    Returns
+    -------
+    metrics : dict
+        ``auroc``: the probability that a random inlier scores higher than a
+        random outlier (0.5 is chance, 1 perfect); ``average_precision``: the
+        average precision of finding the *outliers* by ranking the samples
+        from the lowest score up (its chance level is the fraction of
+        outliers, so it is the metric to read when outliers are rare).
+
+    Examples
+    --------
+    >>> from skae.evaluation import outlier_metrics
+    >>> outlier_metrics([1, 1, 0, 0], [0.9, 0.4, 0.5, 0.1])
+    {'auroc': 0.75, 'average_precision': 0.8333333333333333}
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    inlier = _inlier_mask(is_inlier)
+    scores = check_array(scores, ensure_2d=False, dtype=np.float64, input_name="scores")
+    if scores.ndim != 1 or len(scores) != len(inlier):
+        raise ValueError(f"scores must be 1-D with one value per sample; got shape "
+                         f"{scores.shape} for {len(inlier)} labels.")
+    return {"auroc": float(roc_auc_score(inlier, scores)),
+            "average_precision": float(average_precision_score(~inlier, -scores))}
+
+
+def _inlier_mask(is_inlier):
+    values = np.asarray(is_inlier)
+    if values.ndim != 1:
+        raise ValueError(f"is_inlier must be 1-D; got shape {values.shape}.")
+    if values.dtype.kind not in "biuf" or not np.all(np.isin(values, (-1, 0, 1))):
+        raise ValueError("is_inlier must hold booleans, 1/0 or +1/-1 (1 = inlier).")
+    mask = values == 1
+    if mask.all() or not mask.any():
+        raise ValueError("is_inlier needs both inliers and outliers.")
+    return mask
+
+
+def one_class_scenarios(X_train, y_train, X_test, y_test, *, classes=None,
+                        contamination=0.0, random_state=0):
+    """The one-class protocol: per class, train on that class, test on all.
+
+    Parameters
+    ----------
+    X_train, y_train : array-like
+        Labelled training data.
+    X_test, y_test : array-like
+        Labelled test data; the class of a scenario is its inliers.
+    classes : list, default=None
+        The classes to make scenarios for; default every class of
+        ``y_train``.
+    contamination : float in [0, 1), default=0.0
+        Fraction of each training set made of other classes' training
+        samples (drawn at random), to measure robustness to a contaminated
+        training set.
+    random_state : int or None, default=0
+        Seeds the contaminating draw.
+
+    Returns
+    -------
+    scenarios : dict
+        ``{name: (X_fit, X_test, is_inlier)}``, one per class, named
+        ``"class <c>"``; the input to :func:`outlier_report`.
+    """
+    X_train = check_array(X_train, dtype=[np.float64, np.float32])
+    X_test = check_array(X_test, dtype=[np.float64, np.float32])
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    if not 0 <= contamination < 1:
+        raise ValueError(f"contamination must be in [0, 1); got {contamination!r}.")
+    rng = np.random.RandomState(random_state)
+    scenarios = {}
+    for c in (np.unique(y_train) if classes is None else classes):
+        X_c = X_train[y_train == c]
+        if contamination:
+            n_other = int(round(len(X_c) * contamination / (1 - contamination)))
+            others = np.flatnonzero(y_train != c)
+            X_c = np.concatenate([X_c, X_train[rng.choice(others, n_other, replace=False)]])
+        scenarios[f"class {c}"] = (X_c, X_test, y_test == c)
+    return scenarios
+
+
+class OutlierReport(_Report):
+    """Result of :func:`outlier_report`: one row per scenario and detector.
+
+    Built by :func:`outlier_report`; the parameters are kept as the
+    attributes of the same name.
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``scenario``, ``detector``, ``auroc``, ``average_precision`` (of the
+        outliers, see :func:`outlier_metrics`) and ``fit_s`` (seconds).
+    columns : list of str
+        Column order.
+    scores : dict
+        ``{scenario: {detector: test scores}}`` and ``{scenario:
+        {"is_inlier": mask}}``, for :meth:`plot`.
+    """
+
+    labels = {"average_precision": "AP (outliers)", "fit_s": "fit (s)"}
+    formats = {"auroc": ".4f", "average_precision": ".4f", "fit_s": ".1f"}
+    n_left = 2
+
+    def __init__(self, rows, columns, scores):
+        self.rows = rows
+        self.columns = columns
+        self.scores = scores
+
+    def mean(self):
+        """Mean AUROC, average precision and fit time of each detector over the scenarios.
+
+        Returns
+        -------
+        means : dict
+            ``{detector: {"auroc": ..., "average_precision": ..., "fit_s": ...}}``.
+        """
+        out = {}
+        for name in dict.fromkeys(r["detector"] for r in self.rows):
+            rows = [r for r in self.rows if r["detector"] == name]
+            out[name] = {k: float(np.mean([r[k] for r in rows]))
+                         for k in ("auroc", "average_precision", "fit_s")}
+        return out
+
+    def plot(self, scenario=None, **kwargs):
+        """Score histograms (inliers vs outliers) and ROC curves of one scenario.
+
+        Thin wrapper of :func:`skae.plotting.plot_outlier_scores`.
+
+        Parameters
+        ----------
+        scenario : str, default=None
+            The scenario to draw; default the first.
+        **kwargs
+            Passed to :func:`~skae.plotting.plot_outlier_scores`.
+
+        Returns
+        -------
+        fig : matplotlib.figure.Figure
+            One histogram panel per detector and a ROC panel.
+        """
+        from .plotting import plot_outlier_scores
+
+        name = next(iter(self.scores)) if scenario is None else scenario
+        if name not in self.scores:
+            raise KeyError(f"{name!r}; scenarios are {list(self.scores)}")
+        scores = dict(self.scores[name])
+        is_inlier = scores.pop("is_inlier")
+        kwargs.setdefault("title", name)
+        return plot_outlier_scores(scores, is_inlier, **kwargs)
+
+
+def outlier_report(detectors, scenarios, *, verbose=0):
+    """Fit outlier detectors on each scenario and tabulate AUROC and average precision.
+
+    Parameters
+    ----------
+    detectors : dict of str to estimator
+        Unfitted outlier detectors by name (anything with ``fit`` and
+        ``score_samples``, higher = more normal: skae's
+        :class:`~skae.AutoencoderOutlierDetector`, IsolationForest,
+        OneClassSVM, LocalOutlierFactor(novelty=True), ...); each is cloned
+        and fitted per scenario.
+    scenarios : dict
+        ``{name: (X_fit, X_test, is_inlier)}``: the detectors are fitted on
+        ``X_fit`` and score ``X_test``, whose inliers ``is_inlier`` marks
+        (see :func:`one_class_scenarios`).
+    verbose : int, default=0
+        ``1`` prints a line per fit to standard error.
+
+    Returns
+    -------
+    report : OutlierReport
+        Prints as a table; ``mean()``, ``to_frame()``, ``to_markdown()``,
+        ``plot()``.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from skae.datasets import load_digits
+    >>> from skae.evaluation import one_class_scenarios, outlier_report
+    >>> X, y = load_digits(return_X_y=True)
+    >>> scenarios = one_class_scenarios(X[:1000], y[:1000], X[1000:], y[1000:],
+    ...                                 classes=[0, 1])
+    >>> report = outlier_report({"IF": IsolationForest(random_state=0)}, scenarios)
+    >>> report.columns
+    ['scenario', 'detector', 'auroc', 'average_precision', 'fit_s']
+    >>> report["scenario"]
+    ['class 0', 'class 1']
+    >>> bool(report.mean()["IF"]["auroc"] > 0.8)
+    True
+    """
+    if not isinstance(detectors, dict) or not detectors:
+        raise TypeError("detectors must be a non-empty dict {name: detector}; got "
+                        f"{type(detectors).__name__}.")
+    for name, det in detectors.items():
+        if not (hasattr(det, "fit") and hasattr(det, "score_samples")):
+            raise TypeError(f"detector {name!r} needs fit and score_samples; got "
+                            f"{type(det).__name__}.")
+    if not isinstance(scenarios, dict) or not scenarios:
+        raise TypeError("scenarios must be a non-empty dict {name: (X_fit, X_test, "
+                        "is_inlier)}.")
+    rows, scores = [], {}
+    for scenario, (X_fit, X_test, is_inlier) in scenarios.items():
+        inlier = _inlier_mask(is_inlier)
+        scores[scenario] = {"is_inlier": inlier}
+        for name, det in detectors.items():
+            det = clone(det)
+            start = time.perf_counter()
+            det.fit(X_fit)
+            fit_s = time.perf_counter() - start
+            s = np.asarray(det.score_samples(X_test), dtype=np.float64)
+            scores[scenario][name] = s
+            rows.append({"scenario": scenario, "detector": name,
+                         **outlier_metrics(inlier, s), "fit_s": fit_s})
+            if verbose:
+                print(f"  {scenario} {name}: AUROC {rows[-1]['auroc']:.4f}",
+                      file=sys.stderr, flush=True)
+    return OutlierReport(rows, ["scenario", "detector", "auroc", "average_precision",
+                                "fit_s"], scores)

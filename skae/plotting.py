@@ -1,5 +1,5 @@
 """Figures for autoencoders: reconstructions, latent spaces, samples, training
-history and robustness curves.
+history, robustness curves and outlier scores.
 
 Every function returns a :class:`matplotlib.figure.Figure` made with
 :mod:`matplotlib.pyplot` (so notebooks and sphinx-gallery pick it up) and never
@@ -19,7 +19,8 @@ from sklearn.utils import check_array
 from ._utils import image_shape_of, reconstruct
 
 __all__ = ["plot_reconstructions", "plot_latent_space", "plot_samples",
-           "plot_latent_grid", "plot_history", "plot_robustness", "plot_comparison"]
+           "plot_latent_grid", "plot_history", "plot_robustness", "plot_comparison",
+           "plot_outlier_scores"]
 
 
 # ----------------------------------------------------------------- helpers
@@ -785,6 +786,84 @@ def plot_comparison(report, metrics=None, *, ax=None, title=None):
         panel.set_xticks(range(len(names)), names, rotation=30, fontsize=8)
         panel.set_title(report.metric_labels[metric], fontsize=9)
         panel.grid(axis="y", alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------- outliers
+def plot_outlier_scores(scores, is_inlier, *, bins=40, ax=None, title=None):
+    """Score histograms of inliers vs outliers, and ROC curves, of outlier detectors.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,) or dict of str to array-like
+        Normality scores (higher = more normal, e.g. ``score_samples`` or
+        ``decision_function``) of one detector, or ``{name: scores}`` of
+        several on the same samples.
+    is_inlier : array-like of shape (n_samples,)
+        True (1, +1) for the inliers, False (0, -1) for the outliers.
+    bins : int, default=40
+        Histogram bins (shared by the inliers and the outliers of a panel).
+    ax : sequence of matplotlib Axes, default=None
+        One Axes per detector (its histogram) and one more for the ROC
+        curves; a new figure when None.
+    title : str, default=None
+        Figure title, above the panels.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        A histogram panel per detector (AUROC in its title) and a panel of
+        ROC curves (outliers as the positive class: the false-alarm rate on
+        the x axis, the fraction of outliers caught on the y axis).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae.plotting import plot_outlier_scores
+    >>> rng = np.random.RandomState(0)
+    >>> is_inlier = np.r_[np.ones(200, bool), np.zeros(50, bool)]
+    >>> scores = np.where(is_inlier, 1.0, -1.0) + rng.normal(size=250)
+    >>> fig = plot_outlier_scores({"detector": scores}, is_inlier)
+    >>> [a.get_title().split(" (")[0] for a in fig.axes]  # AUROC in the titles
+    ['detector', 'ROC']
+    """
+    from sklearn.metrics import roc_curve
+
+    from .evaluation import _inlier_mask, outlier_metrics
+
+    inlier = _inlier_mask(is_inlier)
+    if not isinstance(scores, Mapping):
+        scores = {"scores": scores}
+    if not scores:
+        raise ValueError("scores is empty: give one detector's scores or a dict of them.")
+    bins = _check_count(bins, "bins")
+    names = list(scores)
+    fig, axes = _panel_axes(ax, names + ["ROC"], (3.6, 3.2))
+    roc_ax = axes[-1]
+    for k, (panel, name) in enumerate(zip(axes, names)):
+        values = check_array(scores[name], ensure_2d=False, input_name=f"scores[{name!r}]")
+        if values.ndim != 1 or len(values) != len(inlier):
+            raise ValueError(f"scores[{name!r}] must be 1-D with one value per sample; "
+                             f"got shape {values.shape} for {len(inlier)} samples.")
+        edges = np.histogram_bin_edges(values, bins=bins)
+        panel.hist(values[inlier], bins=edges, alpha=0.6, density=True, label="inliers",
+                   color="C0")
+        panel.hist(values[~inlier], bins=edges, alpha=0.6, density=True, label="outliers",
+                   color="C3")
+        auroc = outlier_metrics(inlier, values)["auroc"]
+        panel.set_title(f"{name} (AUROC {auroc:.3f})", fontsize=9)
+        panel.set_xlabel("score (higher = more normal)")
+        panel.legend(fontsize=7)
+        fpr, tpr, _ = roc_curve(~inlier, -values)
+        roc_ax.plot(fpr, tpr, color=f"C{k % 10}", label=f"{name} ({auroc:.3f})")
+    roc_ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    roc_ax.set_title("ROC (outliers positive)", fontsize=9)
+    roc_ax.set_xlabel("inliers flagged (false alarms)")
+    roc_ax.set_ylabel("outliers caught")
+    roc_ax.legend(fontsize=7, loc="lower right")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -87,10 +87,30 @@ def test_demo_quick_with_figures(capsys, tmp_path):
                                       abs=6e-5), name
     assert "n_components=4" in out
     assert "fitting AE (AutoencoderTransformer)" in err  # progress on stderr
+    # the outlier section: one-class protocol on each digit, mean AUROC and AP
+    start = lines.index(next(line for line in lines if line.startswith("outlier detection")))
+    assert lines[start + 1].split()[:2] == ["detector", "AUROC"]
+    outliers = {line.rsplit(None, 3)[0]: [float(v) for v in line.rsplit(None, 3)[1:]]
+                for line in lines[start + 3:start + 6]}
+    assert list(outliers) == ["AE detector", "IsolationForest", "PCA recon error"]
+    from sklearn.decomposition import PCA
+
+    from skae.evaluation import one_class_scenarios, outlier_metrics
+
+    aurocs, aps = [], []
+    for X_c, X_te, inlier in one_class_scenarios(X_train, y_train, X_test, y_test).values():
+        pca = PCA(4, random_state=0).fit(X_c)
+        m = outlier_metrics(inlier, -np.mean(
+            (pca.inverse_transform(pca.transform(X_te)) - X_te) ** 2, axis=1))
+        aurocs.append(m["auroc"])
+        aps.append(m["average_precision"])
+    assert outliers["PCA recon error"][:2] == pytest.approx([np.mean(aurocs),
+                                                             np.mean(aps)], abs=6e-5)
+    assert all(0 <= v[0] <= 1 for v in outliers.values())
     files = {p.name for p in (tmp_path / "figs").iterdir()}
     assert {"results.txt", "reconstructions.png", "denoising.png", "latent_space.png",
             "history.png", "samples_VAE.png", "latent_grid_VAE.png",
-            "robustness.png"} <= files
+            "robustness.png", "outliers.png"} <= files
     assert "PCA" in (tmp_path / "figs" / "results.txt").read_text()
 
 
@@ -100,7 +120,7 @@ def test_demo_pca_row_is_exact(capsys):
 
     from skae.datasets import load_train_test
 
-    code, out, _ = run(capsys, "demo", "--quick", "--models", "pca")
+    code, out, _ = run(capsys, "demo", "--quick", "--models", "pca", "--no-outliers")
     assert code == 0
     X_train, _, X_test, _, _ = load_train_test("digits", n_train=300, n_test=100)
     pca = PCA(8, random_state=0).fit(X_train)

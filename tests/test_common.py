@@ -11,6 +11,7 @@ from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
+    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAE,
     EncoderClassifier,
@@ -98,6 +99,13 @@ def _expected_failed_checks(estimator):
         EncoderClassifier(AutoencoderTransformer(n_components=2, max_epochs=2,
                                                  random_state=0),
                           freeze_encoder=False, lr=1e-2, max_epochs=10, random_state=0),
+        # outlier detectors: the default score, and the VAE's ELBO
+        AutoencoderOutlierDetector(AutoencoderTransformer(n_components=2, **FAST),
+                                   random_state=0),
+        AutoencoderOutlierDetector(VAETransformer(n_components=2, **FAST),
+                                   anomaly_score="elbo", contamination=0.1, random_state=0),
+        AutoencoderOutlierDetector(DenoisingAE(n_components=2, **FAST),
+                                   anomaly_score="denoising", random_state=0),
     ],
     expected_failed_checks=_expected_failed_checks,
     xfail_strict=True,
