@@ -78,10 +78,9 @@ def main(argv=None):
         routes["GridSearchCV, n_jobs=2 (loky)"] = timed(
             lambda: GridSearchCV(base(args.epochs), GRID, cv=3, n_jobs=2), X, X_test)
 
+    import dask
     import distributed
     from joblib import parallel_config
-
-    import dask
 
     def on_dask(search, environ=None):
         def run():
