@@ -40,7 +40,7 @@ def torch_bytes(obj):
     return buffer.getvalue()
 
 
-def with_header(payload, version=persistence.FORMAT_VERSION):
+def with_header(payload, version=persistence.ESTIMATOR_VERSION):
     """``payload`` behind a valid skae header (right length and checksum)."""
     digest = hashlib.sha256(payload).hexdigest().encode()
     return persistence._HEADER.pack(b"SKAE", version, len(payload), digest) + payload
@@ -159,10 +159,10 @@ BAD_FILES = {
     "truncated-format-1": (lambda d: torch_bytes(contents(d))[:500],
                            r"damaged or not a skae model file \(torch.load"),
     "newer-format-version": (
-        lambda d: with_header(b"a future layout", version=3),
-        r"newer skae \(format version 3, this skae reads up to 2\); upgrade skae"),
+        lambda d: with_header(b"a future layout", version=4),
+        r"newer skae \(format version 4, this skae reads up to 3\); upgrade skae"),
     "newer-format-version-in-payload": (
-        _rewrite(lambda s: s.update(format_version=3)), r"newer skae \(format version 3"),
+        _rewrite(lambda s: s.update(format_version=4)), r"newer skae \(format version 4"),
     "invalid-format-version": (_rewrite(lambda s: s.update(format_version="2")),
                                r"invalid format version '2'"),
     "tensor-of-wrong-shape": (_rewrite(_reshape_a_tensor),
