@@ -3,7 +3,7 @@
 The public API is flat::
 
     from skae import (AutoencoderTransformer, DenoisingAE, VAETransformer,
-                      NoiseInjector, EncoderClassifier, save, load)
+                      NoiseInjector, EncoderClassifier, save, load, to_onnx)
 
 ``skae.datasets``, ``skae.evaluation`` and ``skae.plotting`` are submodules
 (matplotlib and torchvision are imported only when they are used).
@@ -28,6 +28,8 @@ _LAZY = {
     "ModelFileError": "._persistence",
     "save": "._persistence",
     "load": "._persistence",
+    "to_onnx": "._onnx",
+    "register_onnx_converters": "._onnx",
 }
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "ModelFileError",
     "save",
     "load",
+    "to_onnx",
+    "register_onnx_converters",
     "__version__",
 ]
 

@@ -23,8 +23,8 @@ exportable methods as torch modules.
 import copy
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

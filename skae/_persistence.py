@@ -39,8 +39,8 @@ import warnings
 import torch
 from sklearn.base import BaseEstimator
 
-from ._io import atomic_write
 from . import _skeleton
+from ._io import atomic_write
 from ._registry import ESTIMATORS
 from ._validation import is_fitted
 
