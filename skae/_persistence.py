@@ -250,7 +250,11 @@ def _encode_object(obj, tensors):
     if not isinstance(obj, BaseEstimator):
         raise TypeError(f"skae.save saves skae estimators and scikit-learn objects that "
                         f"contain them, not {name}.")
-    skeleton, estimators = _skeleton.split(obj)
+    try:
+        skeleton, estimators = _skeleton.split(obj)  # a deepcopy, which may fail
+    except Exception as exc:  # noqa: BLE001
+        raise TypeError(f"skae.save cannot save the {name}: copying it around its skae "
+                        f"estimators failed ({_brief(exc)}).") from exc
     if not estimators:
         raise TypeError(f"skae.save saves skae estimators and scikit-learn objects that "
                         f"contain them; this {name} contains no skae estimator (save it "
