@@ -180,7 +180,7 @@ def save(estimator, path):
         An instance of one of skae's estimator classes, fitted or not (its
         parameters may be numbers, strings, None, tuples, lists, arrays,
         ``torch.optim`` optimizer classes and skae estimators, saved along),
-        or a scikit-learn estimator, fitted or not, that holds skae
+        or a scikit-learn estimator, fitted or not, that may hold skae
         estimators anywhere in its parameters or fitted attributes and
         whose other parts skops can save.
     path : str or path-like
@@ -190,9 +190,8 @@ def save(estimator, path):
     Raises
     ------
     TypeError
-        If ``estimator`` is neither a skae estimator nor a scikit-learn
-        object containing one, a parameter cannot be saved, or skops cannot
-        save the scikit-learn part.
+        If ``estimator`` is not a scikit-learn estimator, a parameter cannot
+        be saved, or skops cannot save the scikit-learn part.
     ImportError
         If a scikit-learn object is saved and skops is not installed.
     OSError
@@ -248,17 +247,13 @@ def _encode_object(obj, tensors):
     """The payload entries of a scikit-learn object holding skae estimators."""
     name = type(obj).__name__
     if not isinstance(obj, BaseEstimator):
-        raise TypeError(f"skae.save saves skae estimators and scikit-learn objects that "
-                        f"contain them, not {name}.")
+        raise TypeError(f"skae.save saves skae estimators and scikit-learn estimators "
+                        f"(which may contain skae estimators), not {name}.")
     try:
         skeleton, estimators = _skeleton.split(obj)  # a deepcopy, which may fail
     except Exception as exc:  # noqa: BLE001
         raise TypeError(f"skae.save cannot save the {name}: copying it around its skae "
                         f"estimators failed ({_brief(exc)}).") from exc
-    if not estimators:
-        raise TypeError(f"skae.save saves skae estimators and scikit-learn objects that "
-                        f"contain them; this {name} contains no skae estimator (save it "
-                        f"with skops.io.dump).")
     descs = [encode_estimator(est, tensors, f"step{i}") for i, est in enumerate(estimators)]
     skops_io = _skeleton.skops_io()
     try:

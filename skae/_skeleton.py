@@ -76,7 +76,42 @@ def split(obj):
     _walk(obj, visit, set())
     memo = {id(est): SkaeStep(i) for i, est in enumerate(estimators)}
     memo[id(memo)] = [obj, estimators]  # keep them alive, as deepcopy's own memo does
-    return copy.deepcopy(obj, memo), estimators
+    skeleton = copy.deepcopy(obj, memo)
+    copies = {}  # id of a copy deepcopy made instead of the placeholder -> placeholder
+
+    def placeholder(item):
+        if not _is_skae(item):
+            return None
+        if id(item) not in copies:
+            copies[id(item)] = SkaeStep(len(estimators))
+            estimators.append(item)
+        return copies[id(item)]
+
+    _replace_in_arrays(skeleton, placeholder, stop=_is_skae)
+    return skeleton, estimators
+
+
+def _replace_in_arrays(root, replacement, stop):
+    """Replace in place each element ``x`` of the object arrays below ``root``
+    for which ``replacement(x)`` is not None.
+
+    ``copy.deepcopy`` of a numpy masked array (``GridSearchCV.cv_results_``'s
+    ``param_*`` columns) copies its objects without the memo, so the
+    replacements :func:`split` and :func:`join` ask of it do not happen
+    there; this finishes them.
+    """
+    def visit(item):
+        if stop(item):
+            return True
+        if isinstance(item, np.ndarray) and item.dtype == object:
+            data = np.ma.getdata(item)
+            for i, element in enumerate(data.flat):
+                new = replacement(element)
+                if new is not None:
+                    data.flat[i] = new
+        return False
+
+    _walk(root, visit, set())
 
 
 def placeholders(skeleton):
@@ -102,7 +137,10 @@ def join(skeleton, estimators):
                          f"({len(estimators)} saved): {steps}")
     memo = {id(s): estimators[s.index] for s in steps}
     memo[id(memo)] = [skeleton, steps, estimators]
-    return copy.deepcopy(skeleton, memo)
+    obj = copy.deepcopy(skeleton, memo)
+    _replace_in_arrays(obj, lambda x: estimators[x.index] if isinstance(x, SkaeStep) else None,
+                       stop=_is_skae)
+    return obj
 
 
 def skops_io():

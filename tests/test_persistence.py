@@ -20,9 +20,10 @@ import pytest
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
 
 import skae
@@ -350,8 +351,10 @@ SEARCH_TYPES = ["sklearn.metrics._scorer._PassthroughScorer",
 
 
 def _grid_search():
-    pipe = make_pipeline(AutoencoderTransformer(**TINY), LogisticRegression(max_iter=200))
-    return GridSearchCV(pipe, {"autoencodertransformer__n_components": [2, 3]}, cv=2).fit(X, Y)
+    # estimators as grid values: cv_results_ holds them in numpy masked arrays
+    pipe = Pipeline([("reduce", PCA()), ("clf", LogisticRegression(max_iter=200))])
+    return GridSearchCV(pipe, {"reduce": [AutoencoderTransformer(n_components=k, **TINY)
+                                          for k in (2, 3)]}, cv=2).fit(X, Y)
 
 
 PIPELINES = {
@@ -414,8 +417,12 @@ def test_grid_search_needs_its_types_trusted(tmp_path):
     # and a step is one object wherever the pipeline refers to it
     best = loaded.best_estimator_
     assert is_fitted(best[0]) and not is_fitted(loaded.estimator[0])
-    assert best.named_steps["autoencodertransformer"] is best.steps[0][1]
-    assert loaded.best_params_ == search.best_params_
+    assert best.named_steps["reduce"] is best.steps[0][1]
+    assert repr(loaded.best_params_) == repr(search.best_params_)
+    assert loaded.best_params_["reduce"] is loaded.param_grid["reduce"][
+        search.param_grid["reduce"].index(search.best_params_["reduce"])]
+    assert [type(e) for e in loaded.cv_results_["param_reduce"]] == [AutoencoderTransformer] * 2
+    assert [e.n_components for e in loaded.cv_results_["param_reduce"]] == [2, 3]
 
 
 def test_untrusted_types_are_refused_before_anything_is_built(tmp_path):
@@ -534,16 +541,18 @@ def test_failed_pipeline_save_keeps_the_old_file(tmp_path, pipeline_file, monkey
     _same_predictions(pipeline_file[1], skae.load(path))
 
 
-def test_what_save_refuses(tmp_path):
+def test_what_save_refuses_and_what_it_takes(tmp_path):
     path = tmp_path / "x.skae"
-    with pytest.raises(TypeError, match="contains no skae estimator.*skops.io.dump"):
-        skae.save(make_pipeline(StandardScaler()), path)
     with pytest.raises(TypeError, match="not dict"):
         skae.save({"ae": AutoencoderTransformer()}, path)
     with pytest.raises(TypeError, match="cannot save the Pipeline: copying it .*lock"):
         skae.save(make_pipeline(FunctionTransformer(kw_args={"lock": threading.Lock()}),
                                 AutoencoderTransformer()), path)
     assert not os.listdir(tmp_path)
+    # a scikit-learn estimator without skae steps (a search's best estimator may be one)
+    scaler = StandardScaler().fit(X)
+    skae.save(make_pipeline(scaler), path)
+    np.testing.assert_array_equal(skae.load(path).transform(X), scaler.transform(X))
     # a function skops stores by name: saved, and refused at load unless trusted
     skae.save(make_pipeline(FunctionTransformer(np.log1p), AutoencoderTransformer(**TINY)),
               path)
