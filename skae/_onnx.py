@@ -16,8 +16,11 @@ back, as skae's own ``transform`` does; :func:`to_onnx` converts with a
 float32 input, so its graphs output float32.
 
 Adding an estimator is one entry of :data:`ONNX_ESTIMATORS`: its kind
-(``"transformer"`` or ``"classifier"``) and a function returning its
-exportable methods as torch modules.
+(``"transformer"``, ``"classifier"`` or ``"outlier"``, see :class:`OnnxEntry`)
+and a function returning its exportable methods as torch modules. An
+outlier detector on an autoencoder's reconstruction error, say, gives
+``{"decision_function": (ReconstructionScore(reconstruct, offset_), n_features, 1)}``
+with ``reconstruct`` taken from ``_autoencoder_methods(autoencoder_)``.
 """
 
 import copy
@@ -94,6 +97,23 @@ class Identity(nn.Module):
         return x + 0.0  # an op, so that the graph's input and output differ
 
 
+class ReconstructionScore(nn.Module):
+    """Minus each row's mean squared reconstruction error, minus ``offset``.
+
+    ``offset=0`` gives an autoencoder's ``score_samples``; an outlier
+    detector's ``offset_`` gives its ``decision_function``. Shape ``(N, 1)``.
+    """
+
+    def __init__(self, reconstruct, offset=0.0):
+        super().__init__()
+        self.reconstruct = reconstruct
+        self.offset = float(offset)
+
+    def forward(self, x):
+        diff = self.reconstruct(x) - x
+        return -(diff * diff).mean(dim=1, keepdim=True) - self.offset
+
+
 def _autoencoder_methods(est):
     """``{method: (module, n_inputs, n_outputs)}`` of a fitted autoencoder."""
     decode = Decode(est.decoder_, est.output_activation_)
@@ -123,8 +143,12 @@ class OnnxEntry:
     ``kind`` says what a Pipeline step of it outputs in ONNX: a
     ``"transformer"`` its ``transform``, a ``"classifier"`` a label and the
     probabilities of its ``predict_proba`` (as scikit-learn classifiers do
-    in skl2onnx). ``methods(est)`` returns ``{method: (torch module,
-    n_inputs, n_outputs)}`` for a fitted estimator.
+    in skl2onnx), an ``"outlier"`` detector a label (1 inlier, -1 outlier:
+    ``decision_function >= 0``) and the scores of its
+    ``decision_function``, of shape ``(N, 1)`` (as skl2onnx converts
+    ``IsolationForest``). ``methods(est)`` returns ``{method: (torch
+    module, n_inputs, n_outputs)}`` for a fitted estimator; it includes the
+    kind's method (:data:`STEP_METHOD`).
     """
 
     kind: str
@@ -141,7 +165,8 @@ ONNX_ESTIMATORS = {
 }
 
 #: the method a Pipeline step of each kind runs
-STEP_METHOD = {"transformer": "transform", "classifier": "predict_proba"}
+STEP_METHOD = {"transformer": "transform", "classifier": "predict_proba",
+               "outlier": "decision_function"}
 
 
 def _entry(est):
@@ -186,7 +211,7 @@ def export_method(est, method, opset=DEFAULT_OPSET):
 
 # ------------------------------------------------------------------ skl2onnx
 def _shape_calculator(operator):
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, Int64TensorType
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 
     est = operator.raw_operator
@@ -200,7 +225,23 @@ def _shape_calculator(operator):
         calculate_linear_classifier_output_shapes(operator)
         return
     n_out = entry.methods(est)[STEP_METHOD[entry.kind]][2]
-    operator.outputs[0].type = type(in_type)([n_rows, n_out])
+    if entry.kind == "outlier":
+        operator.outputs[0].type = Int64TensorType([n_rows])
+    operator.outputs[-1].type = type(in_type)([n_rows, n_out])
+
+
+def _outlier_parser(scope, model, inputs, custom_parsers=None):
+    """An outlier detector's step: outputs ``label`` and ``scores`` (skl2onnx
+    declares these for its own detectors only)."""
+    from skl2onnx._supported_operators import get_model_alias
+    from skl2onnx.common.data_types import Int64TensorType, guess_tensor_type
+
+    operator = scope.declare_local_operator(get_model_alias(type(model)), model)
+    operator.inputs = inputs
+    operator.outputs.append(scope.declare_local_variable("label", Int64TensorType()))
+    operator.outputs.append(scope.declare_local_variable(
+        "scores", guess_tensor_type(inputs[0].type)))
+    return operator.outputs
 
 
 def _inline(scope, container, model, x_name, y_name):
@@ -249,7 +290,7 @@ def _converter(scope, operator, container):
         container.add_node("Cast", [x], [x32], to=TensorProto.FLOAT,
                            name=scope.get_unique_operator_name("skae_Cast"))
         x = x32
-    out = operator.outputs[-1].full_name  # the output, or the probabilities
+    out = operator.outputs[-1].full_name  # the output, probabilities or scores
     y = scope.get_unique_variable_name("skae_y32") if double else out
     _inline(scope, container, model, x, y)
     if double:
@@ -271,6 +312,32 @@ def _converter(scope, operator, container):
                                       [str(c).encode() for c in classes])
         container.add_node("Gather", [name, index], [operator.outputs[0].full_name], axis=0,
                            name=scope.get_unique_operator_name("skae_Gather"))
+    if entry.kind == "outlier":  # label = 1 where decision_function >= 0, else -1
+        _outlier_label(scope, container, out, operator.outputs[0].full_name, double)
+
+
+def _outlier_label(scope, container, scores, label, double):
+    from onnx import TensorProto
+
+    def const(value, dtype, onnx_type):
+        name = scope.get_unique_variable_name("skae_const")
+        array = np.asarray(value, dtype)
+        container.add_initializer(name, onnx_type, list(array.shape), array.ravel())
+        return name
+
+    def node(op, inputs, **attrs):
+        out = scope.get_unique_variable_name(f"skae_{op.lower()}")
+        container.add_node(op, inputs, [out], name=scope.get_unique_operator_name(
+            f"skae_{op}"), **attrs)
+        return out
+
+    zero = const(0.0, np.float64 if double else np.float32,
+                 TensorProto.DOUBLE if double else TensorProto.FLOAT)
+    inlier = node("GreaterOrEqual", [scores, zero])
+    flat = node("Reshape", [inlier, const([-1], np.int64, TensorProto.INT64)])
+    container.add_node("Where", [flat, const(1, np.int64, TensorProto.INT64),
+                                 const(-1, np.int64, TensorProto.INT64)], [label],
+                       name=scope.get_unique_operator_name("skae_Where"))
 
 
 def register_onnx_converters():
@@ -302,7 +369,7 @@ def register_onnx_converters():
             if entry.kind == "classifier" else None
         skl2onnx.update_registered_converter(
             ESTIMATORS[name], f"Skae{name}", _shape_calculator, _converter, overwrite=True,
-            options=options)
+            options=options, parser=_outlier_parser if entry.kind == "outlier" else None)
 
 
 def to_onnx(model, X=None, *, method=None, target_opset=None, options=None, path=None):

@@ -9,6 +9,7 @@ import onnxruntime as ort
 import pytest
 import skl2onnx
 from skl2onnx.common.data_types import DoubleTensorType
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -24,7 +25,12 @@ from skae import (
     NoiseInjector,
     VAETransformer,
 )
-from skae._onnx import ONNX_ESTIMATORS
+from skae._onnx import (
+    ONNX_ESTIMATORS,
+    OnnxEntry,
+    ReconstructionScore,
+    _autoencoder_methods,
+)
 from skae._registry import ESTIMATORS
 from skae.datasets import load_digits
 
@@ -221,3 +227,61 @@ def test_missing_extra_names_it(monkeypatch, models):
 def test_every_registered_estimator_is_known():
     # one entry per exportable class; only the random NoiseInjector is left out
     assert set(ONNX_ESTIMATORS) == set(ESTIMATORS) - {"NoiseInjector"}
+
+
+# ------------------------------------------------------------------ outlier detectors
+class ToyDetector(OutlierMixin, BaseEstimator):
+    """An outlier detector on an autoencoder's reconstruction error, standing
+    in for skae's own to test the ``"outlier"`` kind of converter."""
+
+    def __init__(self, autoencoder=None):
+        self.autoencoder = autoencoder
+
+    def fit(self, X, y=None):
+        self.autoencoder_ = self.autoencoder.fit(X)
+        self.n_features_in_ = self.autoencoder_.n_features_in_
+        self.offset_ = float(np.quantile(self.score_samples(X), 0.2))
+        return self
+
+    def score_samples(self, X):
+        return self.autoencoder_.score_samples(X)
+
+    def decision_function(self, X):
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        return np.where(self.decision_function(X) >= 0, 1, -1)
+
+
+def _toy_methods(est):
+    reconstruct = _autoencoder_methods(est.autoencoder_)["reconstruct"][0]
+    return {"decision_function": (ReconstructionScore(reconstruct, est.offset_),
+                                  est.n_features_in_, 1)}
+
+
+@pytest.fixture
+def toy_detector(monkeypatch):
+    """ToyDetector registered as a skae estimator with its one ONNX entry."""
+    monkeypatch.setitem(ESTIMATORS, "ToyDetector", ToyDetector)
+    monkeypatch.setitem(ONNX_ESTIMATORS, "ToyDetector", OnnxEntry("outlier", _toy_methods))
+    return ToyDetector(AutoencoderTransformer(n_components=3, **CONV)).fit(X)
+
+
+def test_an_outlier_detector_is_one_entry(toy_detector):
+    est = toy_detector
+    scores = est.decision_function(X32)
+    assert 0 < (est.predict(X32) == -1).mean() < 0.5
+    (out,) = run(skae.to_onnx(est), X32)
+    np.testing.assert_allclose(out[:, 0], scores, rtol=0, atol=ATOL)
+    skae.register_onnx_converters()
+    for pipe in (est, make_pipeline(StandardScaler(with_std=False), est).fit(X)):
+        onnx_model = skl2onnx.to_onnx(pipe, X32[:1])  # converted as a step, not alone
+        assert [o.name for o in onnx_model.graph.output] == ["label", "scores"]
+        away = np.abs(pipe.decision_function(X32)) > 1e-5
+        for n in BATCHES:
+            label, out = run(onnx_model, X32[:n])
+            assert label.dtype == np.int64 and label.shape == (n,) and out.shape == (n, 1)
+            np.testing.assert_allclose(out[:, 0], pipe.decision_function(X32[:n]), rtol=0,
+                                       atol=ATOL)
+            # rows whose score float32 rounding cannot move across the threshold
+            np.testing.assert_array_equal(label[away[:n]], pipe.predict(X32[:n])[away[:n]])
