@@ -407,9 +407,10 @@ def to_onnx(model, X=None, *, method=None, target_opset=None, options=None, path
         The ONNX opset: for a skae estimator at most 20 (default 18); for
         other objects skl2onnx's default when None.
     options : dict, default=None
-        skl2onnx's conversion options, e.g. ``{"zipmap": False}`` keyed by a
-        classifier's ``id`` or class, for probabilities as a tensor instead
-        of a list of dicts. Only for objects other than a skae estimator.
+        The conversion options of skl2onnx, keyed by an estimator's ``id``
+        or class; ``{"zipmap": False}`` alone applies to every classifier
+        inside ``model`` (probabilities as a tensor instead of a list of
+        dicts). Only for objects other than a skae estimator.
     path : str or path-like, default=None
         When given, the model is also written there (atomically).
 
