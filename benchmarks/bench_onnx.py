@@ -8,8 +8,9 @@ float32, one row per call (batch 1: a service answering single requests) and
 4096 rows per call. skae's side is ``transform`` (``predict_proba`` for the
 pipeline); onnxruntime's is ``InferenceSession.run`` on the graph from
 ``skae.to_onnx``, with its default threads (one per core) and torch with its
-default threads. Reported: rows per second (median of ``--rounds`` rounds),
-and the largest difference between the two outputs.
+default threads; the pipeline runs once more with numpy's BLAS limited to
+one thread (threadpoolctl). Reported: rows per second (median of
+``--rounds`` rounds), and the largest difference between the two outputs.
 
 Usage::
 
@@ -29,6 +30,7 @@ import onnxruntime as ort
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
+from threadpoolctl import threadpool_limits
 
 import skae
 from skae import AutoencoderTransformer
@@ -98,6 +100,11 @@ def main(argv=None):
     onnx_pipe = skae.to_onnx(pipe, X[:1], options={"zipmap": False})
     compare("dense AE + LogisticRegression, predict_proba", pipe.predict_proba, onnx_pipe, X,
             n_single, n_big, rounds)
+    # numpy's BLAS threads (LogisticRegression) and torch's OpenMP threads take
+    # turns in skae's pipeline; limiting BLAS to one thread shows what that costs
+    with threadpool_limits(1, user_api="blas"):
+        compare("the same, BLAS limited to 1 thread", pipe.predict_proba, onnx_pipe, X,
+                n_single, n_big, rounds)
 
 
 if __name__ == "__main__":
