@@ -87,6 +87,7 @@ def _input(est, method):
     return X32
 
 
+@pytest.mark.quality  # numeric agreement: CI reruns it on the AVX2 one-thread path
 @pytest.mark.parametrize("name,method", [(n, m) for n in METHODS for m in METHODS[n]])
 def test_every_method_matches_skae(models, name, method):
     est = models[name]
@@ -121,6 +122,7 @@ def test_export_leaves_the_estimator_as_it_was(models):
 
 
 # ------------------------------------------------------------------ pipelines
+@pytest.mark.quality
 @pytest.mark.parametrize("scaler", [None, StandardScaler()], ids=["no-scaler", "scaler"])
 @pytest.mark.parametrize("make", [
     lambda: AutoencoderTransformer(n_components=4, **TINY),
