@@ -4,7 +4,7 @@ The public API is flat::
 
     from skae import (AutoencoderTransformer, DenoisingAE, VAETransformer,
                       NoiseInjector, EncoderClassifier, AutoencoderOutlierDetector,
-                      save, load)
+                      save, load, to_onnx)
 
 ``skae.datasets``, ``skae.evaluation`` and ``skae.plotting`` are submodules
 (matplotlib and torchvision are imported only when they are used).
@@ -30,6 +30,8 @@ _LAZY = {
     "ModelFileError": "._persistence",
     "save": "._persistence",
     "load": "._persistence",
+    "to_onnx": "._onnx",
+    "register_onnx_converters": "._onnx",
 }
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
     "ModelFileError",
     "save",
     "load",
+    "to_onnx",
+    "register_onnx_converters",
     "__version__",
 ]
 

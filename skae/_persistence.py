@@ -13,6 +13,15 @@ the payload with ``torch.load(weights_only=True, map_location="cpu")``, so no
 arbitrary code runs and a model trained on a GPU loads on any CPU machine.
 Files of format version 1 (a bare :func:`torch.save` zip, no header) still load.
 
+Format version 3 holds a scikit-learn object that contains skae estimators
+(a Pipeline, a ColumnTransformer, a fitted GridSearchCV, ...): the payload
+adds the object's skeleton, persisted with skops (:mod:`skae._skeleton`: each
+skae estimator replaced by a placeholder), as a uint8 tensor, and its
+"estimator" entry lists the skae estimators in skae's own JSON. Loading it
+runs ``skops.io.loads`` trusting skops' default types, skae's placeholder and
+the types the caller names, nothing else. A single skae estimator is still
+written as version 2, which skae releases before version 3 read.
+
 Estimators take part through two methods: ``_get_fitted_state()`` returns
 ``(json-able dict, {name: tensor})`` and ``_set_fitted_state(state, tensors)``
 rebuilds the fitted attributes on a freshly constructed estimator.
@@ -30,12 +39,20 @@ import warnings
 import torch
 from sklearn.base import BaseEstimator
 
+from . import _skeleton
 from ._io import atomic_write
 from ._registry import ESTIMATORS
 from ._validation import is_fitted
 
 FORMAT = "skae-model"
-FORMAT_VERSION = 2
+#: the newest format version this skae reads and writes
+FORMAT_VERSION = 3
+#: the version of a file holding one skae estimator
+ESTIMATOR_VERSION = 2
+#: the version of a file holding a scikit-learn object with skae estimators
+OBJECT_VERSION = 3
+#: the versions whose files start with the header
+_HEADER_VERSIONS = (ESTIMATOR_VERSION, OBJECT_VERSION)
 MAGIC = b"SKAE"
 _HEADER = struct.Struct("<4sHQ64s")  # magic, format version, payload length, sha256 hex
 
@@ -140,20 +157,32 @@ def decode_estimator(desc, tensors):
 
 
 def save(estimator, path):
-    """Save a skae estimator (fitted or not) to ``path``, atomically.
+    """Save a skae estimator, or a pipeline holding skae estimators, atomically.
 
-    Parameters are stored as JSON and weights as tensors, so :func:`load`
-    never runs pickle. Callbacks are not stored (a warning says so). The file
-    is written to a temporary file in the same directory, synced to disk and
-    then renamed onto ``path``: a failed or killed save never leaves a partial
-    file under ``path``, and an existing file there stays as it was.
+    A skae estimator's parameters are stored as JSON and its weights as
+    tensors, so :func:`load` never runs pickle. A scikit-learn object that
+    contains skae estimators (a :class:`~sklearn.pipeline.Pipeline`, a
+    :class:`~sklearn.compose.ColumnTransformer`, a fitted
+    :class:`~sklearn.model_selection.GridSearchCV`, ...) is stored in two
+    parts in the one file: the object with each skae estimator replaced by a
+    placeholder, in skops' format (:mod:`skops.io`, which also loads without
+    pickle; skae's ``skops`` extra), and its skae estimators in skae's own
+    format. Callbacks are not stored (a warning says so).
+
+    The file is written to a temporary file in the same directory, synced
+    to disk and then renamed onto ``path``: a failed or killed save never
+    leaves a partial file under ``path``, and an existing file there stays
+    as it was. A sha256 checksum lets :func:`load` detect any damage.
 
     Parameters
     ----------
-    estimator : skae estimator
-        An instance of one of skae's estimator classes, fitted or not. Its
+    estimator : skae estimator or scikit-learn object containing skae estimators
+        An instance of one of skae's estimator classes, fitted or not (its
         parameters may be numbers, strings, None, tuples, lists, arrays,
-        ``torch.optim`` optimizer classes and skae estimators (saved along).
+        ``torch.optim`` optimizer classes and skae estimators, saved along),
+        or a scikit-learn estimator, fitted or not, that may hold skae
+        estimators anywhere in its parameters or fitted attributes and
+        whose other parts skops can save.
     path : str or path-like
         The file to write; its directory must exist. An existing file is
         replaced.
@@ -161,7 +190,10 @@ def save(estimator, path):
     Raises
     ------
     TypeError
-        If ``estimator`` is not a skae estimator or a parameter cannot be saved.
+        If ``estimator`` is not a scikit-learn estimator, a parameter cannot
+        be saved, or skops cannot save the scikit-learn part.
+    ImportError
+        If a scikit-learn object is saved and skops is not installed.
     OSError
         If the file cannot be written (``path``'s directory is missing, the
         disk is full, ...).
@@ -171,21 +203,37 @@ def save(estimator, path):
     >>> import tempfile, os, numpy as np
     >>> import skae
     >>> from skae.datasets import load_digits
-    >>> X, _ = load_digits(return_X_y=True)
+    >>> X, y = load_digits(return_X_y=True)
     >>> ae = skae.AutoencoderTransformer(n_components=4, max_epochs=2,
     ...                                  random_state=0).fit(X)
     >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
     >>> skae.save(ae, path)
     >>> bool(np.allclose(skae.load(path).transform(X), ae.transform(X)))
     True
+
+    A pipeline, with scikit-learn steps around the autoencoder:
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> pipe = make_pipeline(skae.AutoencoderTransformer(n_components=8, max_epochs=2,
+    ...                                                  random_state=0),
+    ...                      LogisticRegression(max_iter=300)).fit(X, y)
+    >>> skae.save(pipe, path)
+    >>> bool((skae.load(path).predict(X) == pipe.predict(X)).all())
+    True
     """
     tensors = {}
-    desc = encode_estimator(estimator, tensors)
+    if ESTIMATORS.get(type(estimator).__name__) is type(estimator):
+        version = ESTIMATOR_VERSION
+        contents = {"estimator": json.dumps(encode_estimator(estimator, tensors))}
+    else:
+        version = OBJECT_VERSION
+        contents = _encode_object(estimator, tensors)
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "format_version": FORMAT_VERSION,
-                "estimator": json.dumps(desc), "tensors": tensors}, buffer)
+    torch.save({"format": FORMAT, "format_version": version, **contents,
+                "tensors": tensors}, buffer)
     payload = buffer.getbuffer()
-    header = _HEADER.pack(MAGIC, FORMAT_VERSION, len(payload),
+    header = _HEADER.pack(MAGIC, version, len(payload),
                           hashlib.sha256(payload).hexdigest().encode())
 
     def write(f):
@@ -195,22 +243,88 @@ def save(estimator, path):
     atomic_write(path, write)
 
 
-def load(path):
+def _encode_object(obj, tensors):
+    """The payload entries of a scikit-learn object holding skae estimators."""
+    name = type(obj).__name__
+    if not isinstance(obj, BaseEstimator):
+        raise TypeError(f"skae.save saves skae estimators and scikit-learn estimators "
+                        f"(which may contain skae estimators), not {name}.")
+    try:
+        skeleton, estimators = _skeleton.split(obj)  # a deepcopy, which may fail
+    except Exception as exc:  # noqa: BLE001
+        raise TypeError(f"skae.save cannot save the {name}: copying it around its skae "
+                        f"estimators failed ({_brief(exc)}).") from exc
+    descs = [encode_estimator(est, tensors, f"step{i}") for i, est in enumerate(estimators)]
+    skops_io = _skeleton.skops_io()
+    try:
+        data = skops_io.dumps(skeleton)
+    except Exception as exc:  # noqa: BLE001 - skops refuses objects in many ways
+        raise TypeError(f"skops cannot save the {name} around its skae estimators "
+                        f"({_brief(exc)}).") from exc
+    return {"estimator": json.dumps({"__sklearn_object__": name, "skae_estimators": descs}),
+            "skeleton": torch.frombuffer(bytearray(data), dtype=torch.uint8)}
+
+
+def _trusted_names(trusted):
+    if trusted is None:
+        return set()
+    if isinstance(trusted, (str, type)):
+        trusted = [trusted]
+    return {t if isinstance(t, str) else f"{t.__module__}.{t.__qualname__}" for t in trusted}
+
+
+def _decode_object(contents, path, trusted):
+    """The scikit-learn object of a format-3 payload, its skae estimators put back."""
+    desc = json.loads(contents["estimator"])
+    estimators = [decode_estimator(d, contents["tensors"]) for d in desc["skae_estimators"]]
+    data = contents["skeleton"].numpy().tobytes()
+    skops_io = _skeleton.skops_io()
+    try:
+        untrusted = skops_io.get_untrusted_types(data=data)
+    except Exception as exc:  # noqa: BLE001 - a damaged zip fails in many ways
+        raise _error(path, "its scikit-learn part is damaged or not a skops file "
+                           f"(skops: {_brief(exc)})") from exc
+    refused = sorted(set(untrusted) - {_skeleton.STEP_TYPE} - _trusted_names(trusted))
+    if refused:
+        raise _error(path, f"its scikit-learn part holds types that skops does not trust "
+                           f"by default, refused without loading them: {refused}; if you "
+                           f"trust them, pass trusted={refused!r} to skae.load")
+    try:
+        skeleton = skops_io.loads(data, trusted=list(untrusted))
+    except Exception as exc:  # noqa: BLE001
+        raise _error(path, f"skops cannot load its scikit-learn part ({_brief(exc)})") \
+            from exc
+    return _skeleton.join(skeleton, estimators)
+
+
+def load(path, *, trusted=None):
     """Load an estimator written by :func:`save`, on CPU, without pickle.
 
     The header, payload length and sha256 checksum are verified before the
     payload is read; the payload is read with ``torch.load(weights_only=True)``,
     which refuses anything but tensors and plain data without running it.
-    Files written by skae before format version 2 (no header) also load.
+    The scikit-learn part of a saved pipeline is read by ``skops.io.loads``,
+    which only builds the types skops trusts by default (scikit-learn's
+    estimators, numpy and scipy data, ...), skae's placeholders and the
+    types named in ``trusted``; any other type refuses the file before
+    anything is built. Files written by skae before format version 2 (no
+    header) also load.
 
     Parameters
     ----------
     path : str or path-like
         A file written by :func:`save` (or by ``skae fit``).
+    trusted : list of str or type, default=None
+        Types of a saved scikit-learn object to trust beyond skops' defaults,
+        by their full name as skops reports it (e.g.
+        ``"sklearn.model_selection._split.StratifiedKFold"``, which a fitted
+        ``GridSearchCV`` holds). The error for a refused file lists the
+        names to pass. Only trust types whose loading cannot run code you
+        do not trust. Not used for a file holding one skae estimator.
 
     Returns
     -------
-    estimator : skae estimator
+    estimator : skae estimator or scikit-learn object
         Fitted if it was saved fitted; its weights are on the CPU.
 
     Raises
@@ -223,8 +337,11 @@ def load(path):
         damaged (checksum mismatch), a foreign file, written by a newer skae,
         a directory, or holding contents that do not rebuild an estimator
         (a missing entry, tensors that do not fit the stored parameters,
-        objects other than tensors and plain data). A subclass of
-        :class:`ValueError`; the message names the path and the fault.
+        objects other than tensors and plain data, a scikit-learn part with
+        types not trusted). A subclass of :class:`ValueError`; the message
+        names the path and the fault.
+    ImportError
+        If the file holds a scikit-learn object and skops is not installed.
     """
     if os.path.isdir(path):
         raise _error(path, "it is a directory, not a skae model file")
@@ -241,9 +358,14 @@ def load(path):
                            f"{_brief(exc)})") from exc
     if not isinstance(contents, dict) or contents.get("format") != FORMAT:
         raise _error(path, "not a skae model file (written by skae.save)")
-    _check_version(contents.get("format_version"), path)
+    version = contents.get("format_version")
+    _check_version(version, path)
     try:
+        if version == OBJECT_VERSION:
+            return _decode_object(contents, path, trusted)
         return decode_estimator(json.loads(contents["estimator"]), contents["tensors"])
+    except ModelFileError:
+        raise
     except KeyError as exc:
         raise _error(path, f"the entry {exc} is missing") from exc
     except RuntimeError as exc:  # load_state_dict: missing tensors or shape mismatch
@@ -272,11 +394,11 @@ def _check_header(data, path):
         raise _error(path, "not a skae model file (it does not start with the skae "
                            "header)")
     _, version, length, digest = _HEADER.unpack_from(data.ljust(_HEADER.size, b"\0"))
-    if len(data) < _HEADER.size and version in (0, FORMAT_VERSION):  # 0: cut before it
+    if len(data) < _HEADER.size and version in (0, *_HEADER_VERSIONS):  # 0: cut before it
         raise _error(path, f"the file is truncated ({len(data)} bytes, inside the header)")
     if version > FORMAT_VERSION:  # its layout may differ past the version field
         _check_version(version, path)
-    if version != FORMAT_VERSION:  # 1 never had a header
+    if version not in _HEADER_VERSIONS:  # 1 never had a header
         raise _error(path, f"the header is damaged (format version field {version})")
     payload = memoryview(data)[_HEADER.size:]
     intact = hashlib.sha256(payload).hexdigest().encode() == digest
