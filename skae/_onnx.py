@@ -114,6 +114,62 @@ class ReconstructionScore(nn.Module):
         return -(diff * diff).mean(dim=1, keepdim=True) - self.offset
 
 
+class FeatureLossScore(nn.Module):
+    """An outlier detector's reconstruction score, minus ``offset``: minus the
+    weighted mean over the features of each feature's loss, ``(N, 1)``.
+
+    ``kind="bce"``: the Bernoulli KL of the logits' reconstruction
+    (cross-entropy minus the entropy of x); ``"mse"``: the squared error of
+    the output (after its activation). ``weights`` (one per feature, or
+    None) are the ``"standardized"`` score's.
+    """
+
+    def __init__(self, encoder, decoder, kind, output_activation, weights=None, offset=0.0):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.kind = kind
+        self.output_activation = output_activation
+        self.register_buffer("weights", None if weights is None else
+                             torch.as_tensor(weights, dtype=torch.float32))
+        self.offset = float(offset)
+
+    def forward(self, x):
+        logits = self.decoder(self.encoder(x))
+        if self.kind == "bce":
+            tiny = torch.finfo(x.dtype).tiny
+            entropy = -(x * torch.log(x.clamp(min=tiny))
+                        + (1 - x) * torch.log((1 - x).clamp(min=tiny)))
+            loss = nn.functional.softplus(logits) - x * logits - entropy
+        else:
+            diff = apply_output_activation(logits, self.output_activation) - x
+            loss = diff * diff
+        if self.weights is not None:
+            loss = loss * self.weights
+        return -loss.mean(dim=1, keepdim=True) - self.offset
+
+
+#: the detector scores that export (those computed from one reconstruction)
+DETECTOR_SCORES = ("reconstruction", "standardized", "mse")
+
+
+def _detector_methods(est):
+    """``decision_function`` and ``score_samples`` of an AutoencoderOutlierDetector."""
+    if est.anomaly_score not in DETECTOR_SCORES:
+        raise TypeError(f"AutoencoderOutlierDetector exports to ONNX with anomaly_score in "
+                        f"{DETECTOR_SCORES}; got {est.anomaly_score!r}.")
+    ae = est.autoencoder_
+    kind = "mse" if est.anomaly_score == "mse" else ae.loss_
+    weights = getattr(est, "feature_weights_", None) \
+        if est.anomaly_score == "standardized" else None
+    encoder = ae.encoder_
+    n = est.n_features_in_
+    return {method: (FeatureLossScore(encoder, ae.decoder_, kind, ae.output_activation_,
+                                      weights, offset), n, 1)
+            for method, offset in (("decision_function", est.offset_),
+                                   ("score_samples", 0.0))}
+
+
 def _autoencoder_methods(est):
     """``{method: (module, n_inputs, n_outputs)}`` of a fitted autoencoder."""
     decode = Decode(est.decoder_, est.output_activation_)
@@ -162,6 +218,7 @@ ONNX_ESTIMATORS = {
     "DenoisingAE": OnnxEntry("transformer", _autoencoder_methods),
     "VAETransformer": OnnxEntry("transformer", _autoencoder_methods),
     "EncoderClassifier": OnnxEntry("classifier", _classifier_methods),
+    "AutoencoderOutlierDetector": OnnxEntry("outlier", _detector_methods),
 }
 
 #: the method a Pipeline step of each kind runs

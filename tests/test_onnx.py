@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skae
 from skae import (
+    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAE,
     EncoderClassifier,
@@ -287,3 +288,34 @@ def test_an_outlier_detector_is_one_entry(toy_detector):
                                        atol=ATOL)
             # rows whose score float32 rounding cannot move across the threshold
             np.testing.assert_array_equal(label[away[:n]], pipe.predict(X32[:n])[away[:n]])
+
+
+@pytest.mark.quality
+@pytest.mark.parametrize("params", [dict(anomaly_score="standardized"),
+                                    dict(anomaly_score="reconstruction"),
+                                    dict(anomaly_score="mse", contamination=0.1)])
+def test_the_outlier_detector_exports(params):
+    """skae's own detector: its decision_function and score_samples, alone and
+    as a pipeline step (label and scores, as skl2onnx converts IsolationForest)."""
+    det = AutoencoderOutlierDetector(
+        AutoencoderTransformer(n_components=4, hidden_layer_sizes=(16,), max_epochs=2,
+                               random_state=0), random_state=0, **params).fit(X)
+    for method in ("decision_function", "score_samples"):
+        (out,) = run(skae.to_onnx(det, method=method), X32)
+        np.testing.assert_allclose(out[:, 0], getattr(det, method)(X32), rtol=1e-5,
+                                   atol=ATOL)
+    pipe = make_pipeline(StandardScaler(with_std=False), det).fit(X)
+    skae.register_onnx_converters()
+    label, scores = run(skl2onnx.to_onnx(pipe, X32[:1]), X32)
+    np.testing.assert_allclose(scores[:, 0], pipe.decision_function(X32), rtol=1e-5,
+                               atol=ATOL)
+    away = np.abs(pipe.decision_function(X32)) > 1e-4
+    np.testing.assert_array_equal(label[away], pipe.predict(X32)[away])
+
+
+def test_detector_scores_that_do_not_export_say_so():
+    det = AutoencoderOutlierDetector(
+        AutoencoderTransformer(n_components=2, hidden_layer_sizes=(8,), max_epochs=1,
+                               random_state=0), anomaly_score="latent").fit(X)
+    with pytest.raises(TypeError, match="anomaly_score in"):
+        skae.to_onnx(det)
