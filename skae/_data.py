@@ -50,11 +50,24 @@ def is_sparse(X):
 
 
 def is_out_of_core(X):
-    """Whether ``X`` is read block by block (memmap, h5py, zarr or dask array)."""
+    """Whether ``X`` is read block by block (memmap, h5py, zarr or dask array).
+
+    Not when all of it fits in one block (:data:`BLOCK_BYTES`): then it is
+    read whole and trained on as an in-memory array, so a small file gives
+    the model its array would give. Nor for the read-only memmaps through
+    which joblib hands large arrays to its worker processes (``n_jobs`` in a
+    search): the caller holds those in memory, and a parallel search must fit
+    the models a serial one fits.
+    """
     if isinstance(X, np.memmap):
-        return True
-    root = type(X).__module__.split(".")[0]
-    return root in ("h5py", "zarr", "dask") and hasattr(X, "shape") and hasattr(X, "dtype")
+        if "joblib_memmapping_folder" in str(getattr(X, "filename", "")):
+            return False
+    elif not (type(X).__module__.split(".")[0] in ("h5py", "zarr", "dask")
+              and hasattr(X, "shape") and hasattr(X, "dtype")):
+        return False
+    shape = tuple(X.shape)
+    size = math.prod(int(d) for d in shape) * np.dtype(X.dtype).itemsize
+    return len(shape) != 2 or size > BLOCK_BYTES
 
 
 def is_streamed(X):

@@ -19,6 +19,13 @@ FAST = dict(n_components=4, hidden_layer_sizes=(16,), max_epochs=3, batch_size=3
             random_state=0)
 
 
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch):
+    """Blocks of 2 batches of 32 rows, so that these small arrays are streamed
+    (an array that fits in one block is read whole, as an in-memory array)."""
+    monkeypatch.setattr(_data, "BLOCK_BYTES", 2 * 32 * 64 * 4)
+
+
 @pytest.fixture(scope="module")
 def digits():
     X, _ = load_digits(return_X_y=True)
@@ -81,7 +88,7 @@ def test_out_of_core_reads_blocks_never_the_whole_array(stores, digits, monkeypa
     assert reads and max(reads) <= 256 < len(digits)  # transform reads whole batches
 
 
-@pytest.mark.parametrize("block_bytes", [_data.BLOCK_BYTES, 100 * 64 * 4])
+@pytest.mark.parametrize("block_bytes", [2 * 32 * 64 * 4, 100 * 64 * 4])
 def test_out_of_core_validation_split_takes_whole_chunks(stores, digits, monkeypatch,
                                                          block_bytes):
     """Validation rows are chunks of consecutive rows that training skips;
@@ -156,11 +163,15 @@ def test_out_of_core_scale_decides_the_loss(tmp_path, digits):
 
 
 @pytest.mark.quality
-def test_out_of_core_fit_learns_as_well_as_in_memory(digits, tmp_path):
+def test_out_of_core_fit_learns_as_well_as_in_memory(digits, tmp_path, monkeypatch):
+    monkeypatch.setattr(_data, "BLOCK_BYTES", 4 * 128 * 64 * 4)  # 4 blocks of 512 rows
     X, _ = load_digits(return_X_y=True)
     mm = np.memmap(tmp_path / "d.dat", dtype=np.float32, mode="w+", shape=X.shape)
     mm[:] = X
-    params = dict(n_components=8, max_epochs=20, random_state=0)
+    # 20 epochs without early stopping (on 1797 rows, the validation chunks
+    # would take whole blocks of a training set this small); measured: test
+    # MSE 0.0174 streamed, 0.0159 in memory
+    params = dict(n_components=8, max_epochs=20, early_stopping=False, random_state=0)
     streamed = AutoencoderTransformer(**params).fit(mm)
     in_memory = AutoencoderTransformer(**params).fit(X)
     assert streamed.score(X) > 1.3 * in_memory.score(X)  # scores are negative MSEs
@@ -215,6 +226,23 @@ def test_conv_refuses_sparse_clearly(digits):
     conv = clone(est).fit(digits)
     with pytest.raises(TypeError, match="sparse input"):
         conv.transform(sp.csr_matrix(digits))
+
+
+def test_small_files_and_joblib_memmaps_are_in_memory_arrays(digits, tmp_path, monkeypatch):
+    """X that fits in one block is read whole: the model its array gives."""
+    monkeypatch.setattr(_data, "BLOCK_BYTES", 64 * 2**20)
+    mm = np.memmap(tmp_path / "small.dat", dtype=np.float32, mode="w+", shape=digits.shape)
+    mm[:] = digits
+    assert not _data.is_out_of_core(mm) and not _data.is_out_of_core(da.from_array(digits))
+    np.testing.assert_array_equal(AutoencoderTransformer(**FAST).fit(mm).transform(digits),
+                                  AutoencoderTransformer(**FAST).fit(digits).transform(digits))
+    # joblib hands large arrays to its workers as memmaps in a folder of its own
+    monkeypatch.setattr(_data, "BLOCK_BYTES", 1024)
+    assert _data.is_out_of_core(mm)
+    folder = tmp_path / "joblib_memmapping_folder_1_abc"
+    folder.mkdir()
+    shared = np.memmap(folder / "x.pkl", dtype=np.float32, mode="w+", shape=digits.shape)
+    assert not _data.is_out_of_core(shared)
 
 
 def test_sparse_tags():
