@@ -1,5 +1,7 @@
-"""Compute accounting shared by the speed benchmarks (run them as ``python benchmarks/X.py``)."""
+"""Compute and memory accounting shared by the benchmarks (run as ``python benchmarks/X.py``)."""
 
+import os
+import threading
 import time
 
 import torch
@@ -41,3 +43,44 @@ def sgemm_gflops(n=2048, repeats=10, dtype=torch.float32):
     for _ in range(repeats):
         torch.mm(a, b)
     return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def rss_bytes():
+    """The process's resident memory (anonymous and file-backed pages)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_anon():
+    """The process's anonymous resident memory (``RssAnon``: what it holds
+    itself, not the page cache of the files it maps)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no RssAnon in /proc/self/status")
+
+
+def peak_growth(fn, memory=rss_bytes, interval=0.005):
+    """``(fn(), peak growth of memory() in bytes, seconds)``.
+
+    ``memory()`` is sampled every ``interval`` seconds in a thread while
+    ``fn`` runs.
+    """
+    base = memory()
+    peak = [base]
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], memory())
+            time.sleep(interval)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    start = time.perf_counter()
+    out = fn()
+    elapsed = time.perf_counter() - start
+    done.set()
+    thread.join()
+    return out, max(peak[0], memory()) - base, elapsed

@@ -22,12 +22,13 @@ import time
 
 import numpy as np
 import torch
-from _compute import multiply_adds, sgemm_gflops  # noqa: E402  (benchmarks/_compute.py)
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
 from skae._training import INFERENCE_BATCH_SIZE
 from skae.datasets import load_fashion_mnist
+
+from _compute import multiply_adds, sgemm_gflops  # noqa: E402  (benchmarks/_compute.py)
 
 
 def forward_flops_per_row(module, n_features):

@@ -12,40 +12,13 @@ Usage::
 """
 
 import argparse
-import threading
-import time
 
 import numpy as np
 
 from skae import AutoencoderTransformer
 from skae._training import INFERENCE_BATCH_SIZE
 
-
-def rss_bytes():
-    with open("/proc/self/statm") as f:
-        import os
-
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def peak_growth(fn):
-    base = rss_bytes()
-    peak = [base]
-    done = threading.Event()
-
-    def watch():
-        while not done.is_set():
-            peak[0] = max(peak[0], rss_bytes())
-            time.sleep(0.005)
-
-    thread = threading.Thread(target=watch)
-    thread.start()
-    start = time.perf_counter()
-    out = fn()
-    elapsed = time.perf_counter() - start
-    done.set()
-    thread.join()
-    return out, max(peak[0], rss_bytes()) - base, elapsed
+from _compute import peak_growth
 
 
 def main(argv=None):

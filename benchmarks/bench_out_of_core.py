@@ -20,45 +20,16 @@ memmap and in-memory alternating, twice (memmap first), to check the order.
 
 import argparse
 import os
-import threading
 import time
 
 import numpy as np
 
 from skae import AutoencoderTransformer
 
+from _compute import peak_growth, rss_anon
 from _data import load_data
 
 MB = 2**20
-
-
-def rss_anon():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no RssAnon in /proc/self/status")
-
-
-def measured(fn):
-    """``(result, seconds, peak growth of anonymous memory in bytes)``."""
-    base = rss_anon()
-    peak = [base]
-    done = threading.Event()
-
-    def watch():
-        while not done.is_set():
-            peak[0] = max(peak[0], rss_anon())
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    start = time.perf_counter()
-    out = fn()
-    elapsed = time.perf_counter() - start
-    done.set()
-    thread.join()
-    return out, elapsed, max(peak[0], rss_anon()) - base
 
 
 def write_memmap(path, rows, images, seed=0):
@@ -77,8 +48,8 @@ def write_memmap(path, rows, images, seed=0):
 
 def run(name, X, rows):
     est = AutoencoderTransformer(max_epochs=1, early_stopping=False, random_state=0)
-    _, fit_s, fit_mem = measured(lambda: est.fit(X))
-    Z, tr_s, tr_mem = measured(lambda: est.transform(X))
+    _, fit_mem, fit_s = peak_growth(lambda: est.fit(X), rss_anon, 0.02)
+    Z, tr_mem, tr_s = peak_growth(lambda: est.transform(X), rss_anon, 0.02)
     return dict(data=name, rows=rows, fit_rows_s=rows / fit_s, fit_mb=fit_mem / MB,
                 transform_rows_s=rows / tr_s, transform_mb=tr_mem / MB,
                 out_mb=Z.nbytes / MB, fit_s=fit_s, transform_s=tr_s)

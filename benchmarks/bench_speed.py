@@ -40,13 +40,14 @@ import time
 
 import numpy as np
 import torch
-from _compute import multiply_adds, sgemm_gflops  # noqa: E402  (benchmarks/_compute.py)
 from torch import nn
 from torch.nn import functional as F
 
 from skae import AutoencoderTransformer
 from skae._modules import AutoencoderModule, build_encoder_decoder
 from skae.datasets import load_digits, load_fashion_mnist
+
+from _compute import multiply_adds, sgemm_gflops  # noqa: E402  (benchmarks/_compute.py)
 
 MODELS = {
     "dense": dict(architecture="dense", hidden=(512, 256), k=32),
