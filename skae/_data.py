@@ -84,8 +84,12 @@ def output_dtype(dtype):
 def check_finite(block, name="X"):
     """sklearn's messages for NaN or infinity in a block that was just read."""
     if not np.isfinite(block).all():
-        what = "NaN" if np.isnan(block).any() else "infinity or a value too large"
-        raise ValueError(f"Input {name} contains {what}.")
+        raise_not_finite(np.isnan(block).any(), name)
+
+
+def raise_not_finite(has_nan, name="X"):
+    what = "NaN" if has_nan else "infinity or a value too large"
+    raise ValueError(f"Input {name} contains {what}.")
 
 
 class OutOfCore:
@@ -118,9 +122,10 @@ class OutOfCore:
                 import dask
 
                 arr = self.array
-                lo, hi, finite = dask.compute(arr.min(), arr.max(), np.isfinite(arr).all())
+                lo, hi, finite, has_nan = dask.compute(
+                    arr.min(), arr.max(), np.isfinite(arr).all(), np.isnan(arr).any())
                 if not finite:
-                    check_finite(np.asarray(arr[~np.isfinite(arr).all(axis=1)][:1]))
+                    raise_not_finite(has_nan)
                 self._range = (float(lo), float(hi))
             else:
                 lo, hi = np.inf, -np.inf
@@ -161,14 +166,10 @@ class SparseRows:
 
 
 def block_rows(n_features, batch_size):
-    """Rows per block read by training from an out-of-core X: whole batches,
-    about :data:`BLOCK_BYTES` of float32."""
+    """Rows per block read from an out-of-core X (by training, and by
+    inference with its own batch size): whole batches, about
+    :data:`BLOCK_BYTES` of float32."""
     return batch_size * max(1, BLOCK_BYTES // (batch_size * max(n_features, 1) * 4))
-
-
-def inference_block_rows(batch_size, n_features):
-    """Rows read at a time by inference: whole batches, about :data:`BLOCK_BYTES`."""
-    return block_rows(n_features, batch_size)
 
 
 def block_ranges(n_samples, n_features, batch_size):

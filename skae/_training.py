@@ -49,7 +49,7 @@ from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import TeeGenerator
 
-from ._data import block_ranges, inference_block_rows, read_blocks, validation_ranges
+from ._data import block_ranges, block_rows, read_blocks, validation_ranges
 from ._io import atomic_write
 
 OPTIMIZERS = {
@@ -118,12 +118,13 @@ def process_group(distributed, device):
 
 
 def mean_over_processes(value, world):
-    """``value`` (a tensor) averaged over the processes of a data-parallel fit."""
+    """``value`` (a tensor or a number) averaged over the processes of a
+    data-parallel fit; itself when the fit runs in one process."""
     if world == 1:
         return value
     import torch.distributed as dist
 
-    value = value.detach().clone()
+    value = torch.as_tensor(value, dtype=torch.float32).detach().clone()
     dist.all_reduce(value)
     return value / world
 
@@ -421,8 +422,7 @@ class RecordTerms(Callback):
     def on_batch_end(self, net, training=None, **kwargs):
         prefix = "train_" if training else "valid_"
         for name, value in net.criterion_.terms.items():
-            value = mean_over_processes(torch.as_tensor(value, dtype=torch.float32),
-                                        net.shard[1])
+            value = mean_over_processes(value, net.shard[1])
             net.history.record_batch(prefix + name, float(value))
 
 
@@ -801,18 +801,22 @@ def fingerprint(est, X, y, seed):
     """Hash of what decides a fit's course: parameters, data and seed.
 
     An out-of-core X is known by its shape, dtype and its first and last
-    blocks (hashing terabytes for a checkpoint would cost a pass over them).
+    blocks (hashing terabytes for a checkpoint would cost a pass over them);
+    a sparse one by its CSR arrays.
     """
     params = {k: v for k, v in est.get_params(deep=False).items()
               if k not in ("checkpoint", "verbose", "callbacks")}
     h = hashlib.sha256(json.dumps([type(est).__name__, repr(sorted(params.items())), seed])
                        .encode())
     if hasattr(X, "read"):
-        n = len(X)
-        blocks = block_ranges(n, X.shape[1], est.batch_size)
-        X = (X.matrix.toarray() if not X.out_of_core and n * X.shape[1] < 2**24 else
-             np.concatenate([X.read(*blocks[0]), X.read(*blocks[-1])]))
-        h.update(str(n).encode())
+        h.update(str(X.shape).encode())
+        if X.out_of_core:
+            blocks = block_ranges(len(X), X.shape[1], est.batch_size)
+            X = np.concatenate([X.read(*blocks[0]), X.read(*blocks[-1])])
+        else:  # a sparse matrix: its arrays, as they are
+            for part in (X.matrix.indptr, X.matrix.indices):
+                h.update(np.ascontiguousarray(part).tobytes())
+            X = X.matrix.data
     for arr in (X, y):
         if arr is not None:
             arr = np.ascontiguousarray(arr)
@@ -1085,7 +1089,7 @@ def predict_batches(fn, X, n_out, device, out_dtype, reduce=None, batch_size=Non
     out = np.empty((n,) if reduce is not None else (n, n_out), dtype=out_dtype)
     # a source (out-of-core or sparse) is read a block of batches at a time
     with torch.inference_mode():
-        for offset, X_block in read_blocks(X, inference_block_rows(batch_size, X.shape[1])):
+        for offset, X_block in read_blocks(X, block_rows(X.shape[1], batch_size)):
             for start in range(0, X_block.shape[0], batch_size):
                 X_batch = X_block[start:start + batch_size]
                 m = X_batch.shape[0]

@@ -134,6 +134,8 @@ def test_out_of_core_bad_input_gets_clear_errors(tmp_path, digits):
     bad[70, 3] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
         AutoencoderTransformer(**FAST).fit(bad)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        AutoencoderTransformer(**FAST).fit(da.from_array(np.array(bad), chunks=(30, 64)))
     est = AutoencoderTransformer(**FAST).fit(digits)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         est.transform(bad)
